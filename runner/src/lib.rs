@@ -1,0 +1,2 @@
+//! longrun: a self-hosted runner for long-running operations.
+pub mod plugin;
