@@ -1,0 +1,102 @@
+//! The runner's settings, with their defaults. The CLI (`cli.rs`) fills them in.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Limits the runner enforces and advertises in its service document.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// TTL of a job that asks for none.
+    pub default_ttl_seconds: u64,
+    /// The shortest TTL a job may ask for.
+    pub min_ttl_seconds: u64,
+    /// The longest TTL a job may ask for.
+    pub max_ttl_seconds: u64,
+    /// The longest a request may wait (`Prefer: wait`, `waitSeconds`).
+    pub max_wait_seconds: u64,
+    /// Run deadline of a job that asks for none.
+    pub default_timeout_seconds: u64,
+    /// The longest run deadline a job may ask for.
+    pub max_timeout_seconds: u64,
+    /// The largest request body.
+    pub max_body_bytes: usize,
+    /// The largest single input (including fetched URLs and files).
+    pub max_input_bytes: usize,
+    /// The most jobs a list page holds.
+    pub max_page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            default_ttl_seconds: 3600,
+            min_ttl_seconds: 1,
+            max_ttl_seconds: 7 * 24 * 3600,
+            max_wait_seconds: 60,
+            default_timeout_seconds: 600,
+            max_timeout_seconds: 3600,
+            max_body_bytes: 64 * 1024 * 1024,
+            max_input_bytes: 64 * 1024 * 1024,
+            max_page_size: 100,
+        }
+    }
+}
+
+/// Everything `longrun serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The store, results and logs live here.
+    pub data_dir: PathBuf,
+    /// Extra plugins: every `*.wasm` here is loaded at start.
+    pub plugins_dir: Option<PathBuf>,
+    /// Compiled plugins are cached here (default `<data-dir>/cache`).
+    pub cache_dir: Option<PathBuf>,
+    /// Plugin worker threads.
+    pub workers: usize,
+    /// The most jobs that may wait in the queue.
+    pub queue_size: usize,
+    /// Whether URL inputs may reach loopback, private and link-local addresses.
+    pub allow_private_networks: bool,
+    /// The base URL clients reach the runner at, e.g. `https://jobs.example.com`;
+    /// absolute URLs are built from the request's Host header when unset.
+    pub public_url: Option<String>,
+    /// `{"file": …}` inputs are read relative to this directory; off when unset.
+    pub input_root: Option<PathBuf>,
+    /// `output.file` results are written relative to this directory; off when unset.
+    pub output_root: Option<PathBuf>,
+    /// Per-job memory cap of a plugin.
+    pub memory_limit_bytes: u64,
+    /// How many times a job may be started before a crash fails it for good.
+    pub max_attempts: u32,
+    /// The most bytes a job's log keeps.
+    pub max_log_bytes: u64,
+    /// How long fetching a URL input may take.
+    pub fetch_timeout: Duration,
+    /// The limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("a valid address"),
+            data_dir: PathBuf::from("longrun-data"),
+            plugins_dir: None,
+            cache_dir: None,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue_size: 1024,
+            allow_private_networks: false,
+            public_url: None,
+            input_root: None,
+            output_root: None,
+            memory_limit_bytes: 512 * 1024 * 1024,
+            max_attempts: 3,
+            max_log_bytes: 1024 * 1024,
+            fetch_timeout: Duration::from_secs(30),
+            limits: Limits::default(),
+        }
+    }
+}

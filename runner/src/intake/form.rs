@@ -1,0 +1,71 @@
+//! The multipart/form-data form of a start request: a part named after a
+//! declared input is that input's bytes; the other fields are form fields.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartError;
+use serde_json::Value;
+
+use super::request::{RawInput, RawStart, integer, malformed, parse_output};
+use crate::problem::{Problem, ProblemKind};
+
+/// Parse a multipart start request for an operation with these input names.
+pub async fn parse_multipart(
+    mut form: Multipart,
+    input_names: &[String],
+) -> Result<RawStart, Problem> {
+    let mut start = RawStart::default();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(field) = form.next_field().await.map_err(form_error)? {
+        let name = field
+            .name()
+            .ok_or_else(|| malformed("every multipart part needs a name"))?
+            .to_owned();
+        if !seen.insert(name.clone()) {
+            return Err(malformed(format!("the part `{name}` appears more than once")));
+        }
+        if input_names.contains(&name) {
+            let media_type = field.content_type().map(str::to_owned);
+            let data = field.bytes().await.map_err(form_error)?.to_vec();
+            start.inputs.push((name, RawInput::Bytes { data, media_type }));
+            continue;
+        }
+        let text = field.text().await.map_err(form_error)?;
+        match name.as_str() {
+            "params" => start.params = Some(json_field(&name, &text)?),
+            "output" => start.output_file = Some(parse_output(json_field(&name, &text)?)?),
+            "callback" => start.callback = Some(json_field(&name, &text)?),
+            "ttlSeconds" => start.ttl_seconds = Some(integer_field(&name, &text)?),
+            "timeoutSeconds" => start.timeout_seconds = Some(integer_field(&name, &text)?),
+            "correlationId" => start.correlation_id = Some(text),
+            other => {
+                return Err(malformed(format!(
+                    "unknown part `{other}`: parts are the operation's inputs ({}) or the fields params, output, ttlSeconds, timeoutSeconds, correlationId",
+                    input_names.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(start)
+}
+
+fn json_field(name: &str, text: &str) -> Result<Value, Problem> {
+    serde_json::from_str(text)
+        .map_err(|e| malformed(format!("the part `{name}` must be JSON: {e}")))
+}
+
+fn integer_field(name: &str, text: &str) -> Result<i64, Problem> {
+    let value = text
+        .trim()
+        .parse::<i64>()
+        .map(Value::from)
+        .map_err(|_| malformed(format!("`{name}` must be an integer")))?;
+    integer(name, &value)
+}
+
+fn form_error(e: MultipartError) -> Problem {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(ProblemKind::PayloadTooLarge, format!("the form is too large: {}", e.body_text()))
+    } else {
+        malformed(format!("the multipart body is malformed: {}", e.body_text()))
+    }
+}

@@ -1,0 +1,254 @@
+//! Running jobs: the dispatcher takes queued jobs to free workers, and each run's
+//! outcome is committed before anyone is told.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+
+use super::live::{JobControl, JobLog, LiveJob, Phase};
+use super::{JobRecord, Jobs, Progress, ResultMeta, Status};
+use crate::plugin::{Input, RunFailure, RunRequest};
+use crate::problem::{Problem, ProblemKind};
+
+/// How a run ended, as the worker reports it.
+type Outcome = Result<ResultMeta, RunFailure>;
+
+/// Take queued jobs to free workers, forever.
+pub(super) async fn dispatch(jobs: Jobs) {
+    loop {
+        let permit = jobs
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the worker semaphore is never closed");
+        let id = jobs.inner.queue.pop().await;
+        let Some(live) = jobs.inner.live.lock().unwrap().get(&id).cloned() else {
+            continue;
+        };
+        {
+            let mut phase = live.phase();
+            if *phase != Phase::Queued {
+                continue;
+            }
+            *phase = Phase::Running;
+        }
+        jobs.start_run(live, permit).await;
+    }
+}
+
+impl Jobs {
+    /// Mark a job running, commit that, and hand it to a worker.
+    async fn start_run(&self, live: Arc<LiveJob>, permit: OwnedSemaphorePermit) {
+        let now = self.inner.clock.now();
+        let stage_count = live.stages.len() as u32;
+        live.record.send_modify(|record| {
+            record.status = Status::Running;
+            record.started_at = Some(now);
+            record.updated_at = now;
+            record.progress = Progress {
+                stage_count,
+                ..Progress::default()
+            };
+            record.revision += 1;
+        });
+        let record = live.snapshot();
+        if let Err(e) = self.inner.store.update(&record).await {
+            tracing::error!(job = %record.id, "could not record the start of a run: {e}");
+        }
+
+        let (done, outcome) = oneshot::channel();
+        let jobs = self.clone();
+        let worker_live = live.clone();
+        self.inner.workers.execute(move || {
+            let outcome = jobs.execute(&worker_live, &record);
+            let _ = done.send(outcome);
+        });
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            let outcome = outcome.await.unwrap_or_else(|_| {
+                Err(RunFailure::Runner("the worker stopped unexpectedly".into()))
+            });
+            drop(permit);
+            jobs.finish_run(&live, outcome).await;
+        });
+    }
+
+    /// Run one attempt on this worker thread: read the inputs, run the plugin,
+    /// keep its result.
+    fn execute(&self, live: &LiveJob, record: &JobRecord) -> Outcome {
+        let files = &self.inner.files;
+        let log = JobLog::new(
+            files.clone(),
+            record.id.clone(),
+            self.inner.config.max_log_bytes,
+            self.inner.clock.clone(),
+        );
+        log.line(
+            "INFO",
+            &format!(
+                "attempt {} of {} started",
+                record.attempt, record.operation
+            ),
+        );
+        if live.cancel.load(Ordering::Acquire) {
+            return Err(RunFailure::Canceled);
+        }
+        let inputs = record
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(index, meta)| {
+                files
+                    .read_input(&record.id, index)
+                    .map(|data| Input {
+                        name: meta.name.clone(),
+                        media_type: meta.media_type.clone(),
+                        data,
+                    })
+                    .map_err(|e| {
+                        RunFailure::Runner(format!("could not read input `{}`: {e}", meta.name))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let request = RunRequest {
+            params_json: record.params.to_string(),
+            inputs,
+            timeout: Duration::from_secs(record.timeout_seconds),
+        };
+        let control = JobControl {
+            live,
+            log: &log,
+            clock: self.inner.clock.as_ref(),
+        };
+        let outcome = self
+            .inner
+            .executor
+            .execute(&record.operation, request, &control)
+            .and_then(|output| {
+                let (size, sha256) = files
+                    .write_result(&record.id, &output.data)
+                    .map_err(|e| RunFailure::Runner(format!("could not keep the result: {e}")))?;
+                if let (Some(root), Some(file)) =
+                    (&self.inner.config.output_root, &record.output_file)
+                {
+                    write_output_file(root, file, &output.data)?;
+                }
+                Ok(ResultMeta {
+                    media_type: output.media_type,
+                    size,
+                    sha256,
+                })
+            });
+        match &outcome {
+            Ok(meta) => log.line("INFO", &format!("succeeded with {} bytes", meta.size)),
+            Err(RunFailure::Canceled) => log.line("INFO", "canceled"),
+            Err(failure) => log.line("ERROR", &format!("failed: {failure}")),
+        }
+        outcome
+    }
+
+    /// Commit the outcome of a run, then publish it and forget the live job.
+    async fn finish_run(&self, live: &LiveJob, outcome: Outcome) {
+        let canceled = {
+            let mut phase = live.phase();
+            *phase = Phase::Finishing;
+            live.cancel.load(Ordering::Acquire)
+        };
+        let mut record = live.snapshot();
+        let now = self.inner.clock.now();
+        record.finished_at = Some(now);
+        record.updated_at = now;
+        record.expires_at = Some(now + Duration::from_secs(record.ttl_seconds));
+        record.revision += 1;
+        if canceled {
+            // Whatever the plugin produced after cancel took hold is discarded.
+            record.status = Status::Canceled;
+            let _ = self.inner.files.remove_result(&record.id);
+        } else {
+            match outcome {
+                Ok(meta) => {
+                    record.status = Status::Succeeded;
+                    record.progress.percent = 100.0;
+                    record.result = Some(meta);
+                }
+                Err(RunFailure::Canceled) => record.status = Status::Canceled,
+                Err(failure) => {
+                    record.status = Status::Failed;
+                    record.error = Some(failure_problem(&failure, &record));
+                }
+            }
+        }
+        self.commit_terminal(live, record).await;
+    }
+
+    /// Cancel a job that never left the queue.
+    pub(super) async fn finish_canceled_in_queue(
+        &self,
+        live: &LiveJob,
+    ) -> Result<JobRecord, Problem> {
+        let mut record = live.snapshot();
+        let now = self.inner.clock.now();
+        record.status = Status::Canceled;
+        record.finished_at = Some(now);
+        record.updated_at = now;
+        record.expires_at = Some(now + Duration::from_secs(record.ttl_seconds));
+        record.revision += 1;
+        Ok(self.commit_terminal(live, record).await)
+    }
+
+    /// Store a terminal record (retrying while the store fails), publish it to
+    /// waiters, and drop the job from memory.
+    async fn commit_terminal(&self, live: &LiveJob, record: JobRecord) -> JobRecord {
+        let mut delay = Duration::from_millis(50);
+        while let Err(e) = self.inner.store.update(&record).await {
+            tracing::error!(job = %record.id, "could not record the end of a job, retrying: {e}");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        live.record.send_replace(record.clone());
+        self.forget(&record.id);
+        record
+    }
+}
+
+/// The problem document that explains a failed run.
+fn failure_problem(failure: &RunFailure, record: &JobRecord) -> Problem {
+    match failure {
+        RunFailure::Plugin { code, message } => {
+            Problem::new(ProblemKind::PluginError, message.clone()).with("code", code.clone())
+        }
+        RunFailure::Trap(message) => Problem::new(ProblemKind::PluginTrap, message.clone()),
+        RunFailure::MemoryLimit { limit_bytes } => Problem::new(
+            ProblemKind::MemoryLimitExceeded,
+            format!("the plugin tried to use more than its memory limit of {limit_bytes} bytes"),
+        ),
+        RunFailure::Deadline(_) => Problem::new(
+            ProblemKind::DeadlineExceeded,
+            format!(
+                "the job ran longer than its timeoutSeconds ({}) and was stopped",
+                record.timeout_seconds
+            ),
+        ),
+        RunFailure::Canceled => Problem::new(ProblemKind::JobCanceled, "the job was canceled"),
+        RunFailure::Runner(message) => Problem::new(ProblemKind::RunnerError, message.clone()),
+    }
+}
+
+/// Write the result under the output root as well.
+fn write_output_file(root: &Path, file: &str, data: &[u8]) -> Result<(), RunFailure> {
+    let path = root.join(file);
+    let fail = |e: std::io::Error| {
+        RunFailure::Runner(format!(
+            "could not write the output file `{file}`: {e}"
+        ))
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    crate::store::write_synced(&path, data).map_err(fail)
+}

@@ -1,0 +1,101 @@
+//! Wiring: from a [`Config`] to a serving runner.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::jobs::{Jobs, JobsConfig, PluginExecutor};
+use crate::operations::Operations;
+use crate::plugin::{self, HostConfig, PluginHost, Registry};
+use crate::store::{JobFiles, SqliteStore};
+
+/// A started runner: its address and the server future.
+pub struct Server {
+    /// Where it listens.
+    pub local_addr: SocketAddr,
+    router: axum::Router,
+    listener: TcpListener,
+    /// Runs the plugins; kept for as long as the server serves.
+    _host: PluginHost,
+}
+
+impl Server {
+    /// Open the store, load the plugins, recover unfinished jobs and bind the
+    /// listener.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("could not create the data directory {}", config.data_dir.display())
+        })?;
+        let cache_dir = config
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("cache"));
+        std::fs::create_dir_all(&cache_dir)
+            .with_context(|| format!("could not create the cache directory {}", cache_dir.display()))?;
+
+        let host = PluginHost::new(HostConfig {
+            cache_dir: Some(cache_dir),
+            memory_limit_bytes: config.memory_limit_bytes,
+            max_instances: (config.workers as u32) * 2 + 16,
+            ..HostConfig::default()
+        })?;
+        let registry = Arc::new(Registry::load(
+            &host,
+            plugin::bundled(),
+            config.plugins_dir.as_deref(),
+        )?);
+        let operations = Arc::new(Operations::new(registry.clone())?);
+        for operation in operations.iter() {
+            let d = operation.plugin.description();
+            tracing::info!(operation = %d.name, version = %d.version, origin = %operation.plugin.origin(), "loaded plugin");
+        }
+
+        let store = SqliteStore::open(&config.data_dir.join("longrun.db"))?;
+        let files = JobFiles::open(&config.data_dir)?;
+        let jobs = Jobs::start(
+            Arc::new(store),
+            files,
+            Arc::new(SystemClock),
+            Arc::new(PluginExecutor::new(registry)),
+            JobsConfig {
+                workers: config.workers,
+                queue_size: config.queue_size,
+                max_attempts: config.max_attempts,
+                max_log_bytes: config.max_log_bytes,
+                output_root: config.output_root.clone(),
+                ..JobsConfig::default()
+            },
+        )
+        .await?;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        let state = AppState {
+            jobs,
+            operations,
+            config: Arc::new(config),
+            local_addr,
+        };
+        Ok(Server {
+            local_addr,
+            router: api::router(state),
+            listener,
+            _host: host,
+        })
+    }
+
+    /// Serve until `shutdown` completes.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")
+    }
+}

@@ -1,0 +1,157 @@
+//! The bytes of jobs on disk: inputs, results and logs, one directory per job.
+//!
+//! ```text
+//! <data-dir>/jobs/<id>/input-<n>   the n-th input's bytes
+//! <data-dir>/jobs/<id>/result      the result's bytes
+//! <data-dir>/jobs/<id>/log         the job's log
+//! ```
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// The per-job directories under the data directory.
+#[derive(Debug, Clone)]
+pub struct JobFiles {
+    root: PathBuf,
+}
+
+impl JobFiles {
+    /// Files under `<data_dir>/jobs`, creating it if needed.
+    pub fn open(data_dir: &Path) -> io::Result<Self> {
+        let root = data_dir.join("jobs");
+        fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    /// The directory of job `id`.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// Where the `index`-th input of job `id` is kept.
+    pub fn input_path(&self, id: &str, index: usize) -> PathBuf {
+        self.dir(id).join(format!("input-{index}"))
+    }
+
+    /// Where the result of job `id` is kept.
+    pub fn result_path(&self, id: &str) -> PathBuf {
+        self.dir(id).join("result")
+    }
+
+    /// Where the log of job `id` is kept.
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.dir(id).join("log")
+    }
+
+    /// Write the inputs of job `id`, durably (each file is synced to disk).
+    pub fn write_inputs<'a>(
+        &self,
+        id: &str,
+        inputs: impl IntoIterator<Item = &'a [u8]>,
+    ) -> io::Result<()> {
+        fs::create_dir_all(self.dir(id))?;
+        for (index, data) in inputs.into_iter().enumerate() {
+            write_synced(&self.input_path(id, index), data)?;
+        }
+        Ok(())
+    }
+
+    /// Read the `index`-th input of job `id`.
+    pub fn read_input(&self, id: &str, index: usize) -> io::Result<Vec<u8>> {
+        fs::read(self.input_path(id, index))
+    }
+
+    /// Write the result of job `id`, durably; returns its size and hex SHA-256.
+    pub fn write_result(&self, id: &str, data: &[u8]) -> io::Result<(u64, String)> {
+        fs::create_dir_all(self.dir(id))?;
+        write_synced(&self.result_path(id), data)?;
+        Ok((data.len() as u64, hex::encode(Sha256::digest(data))))
+    }
+
+    /// Append to the log of job `id`.
+    pub fn append_log(&self, id: &str, text: &str) -> io::Result<()> {
+        fs::create_dir_all(self.dir(id))?;
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(id))?;
+        file.write_all(text.as_bytes())
+    }
+
+    /// The log of job `id` (empty if nothing was logged).
+    pub fn read_log(&self, id: &str) -> io::Result<Vec<u8>> {
+        match fs::read(self.log_path(id)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// Remove the result of job `id`, if any.
+    pub fn remove_result(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.result_path(id)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Remove everything of job `id`.
+    pub fn remove(&self, id: &str) -> io::Result<()> {
+        match fs::remove_dir_all(self.dir(id)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// The ids of every job directory on disk.
+    pub fn ids_on_disk(&self) -> io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                ids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// Write `data` to `path` through a temporary file, synced, then renamed in place,
+/// so a crash leaves either the whole file or none.
+pub fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("partial");
+    {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_inputs_results_and_logs_per_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = JobFiles::open(dir.path()).unwrap();
+        files.write_inputs("a", [&b"one"[..], b"two"]).unwrap();
+        assert_eq!(files.read_input("a", 1).unwrap(), b"two");
+        let (size, sha) = files.write_result("a", b"abc").unwrap();
+        assert_eq!(size, 3);
+        assert_eq!(
+            sha,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        files.append_log("a", "x\n").unwrap();
+        files.append_log("a", "y\n").unwrap();
+        assert_eq!(files.read_log("a").unwrap(), b"x\ny\n");
+        assert_eq!(files.ids_on_disk().unwrap(), vec!["a".to_owned()]);
+        files.remove("a").unwrap();
+        assert!(files.ids_on_disk().unwrap().is_empty());
+        assert!(files.read_log("a").unwrap().is_empty());
+    }
+}
