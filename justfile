@@ -1,0 +1,19 @@
+# Shortcuts for the commands in README.md.
+
+# Build and start the runner on 127.0.0.1:8080 with its bundled plugins.
+serve *ARGS:
+    cargo run --release -p longrun -- serve {{ARGS}}
+
+# Run the whole test suite.
+test:
+    cargo test --workspace
+
+# Format and lint, as CI does.
+check:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --target wasm32-wasip2 -p longrun-probe -p longrun-json-compare -p longrun-hostile -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
