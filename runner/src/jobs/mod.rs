@@ -310,11 +310,15 @@ impl Jobs {
         }
     }
 
-    /// The live job `id`, if active and owned by `tenant`.
+    /// The live job `id`, if still active and owned by `tenant`.
     fn live_job(&self, tenant: &str, id: &str) -> Option<Arc<LiveJob>> {
         let live = self.inner.live.lock().unwrap_or_else(|e| e.into_inner());
         live.get(id)
-            .filter(|job| job.record.borrow().tenant == tenant)
+            .filter(|job| {
+                let record = job.record.borrow();
+                // A terminal record is already in the store, which also applies expiry.
+                record.tenant == tenant && record.status.is_active()
+            })
             .cloned()
     }
 

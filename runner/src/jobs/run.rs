@@ -201,8 +201,8 @@ impl Jobs {
         Ok(self.commit_terminal(live, record).await)
     }
 
-    /// Store a terminal record (retrying while the store fails), publish it to
-    /// waiters, and drop the job from memory.
+    /// Store a terminal record (retrying while the store fails), drop the job
+    /// from memory, and publish the record to waiters.
     async fn commit_terminal(&self, live: &LiveJob, record: JobRecord) -> JobRecord {
         let mut delay = Duration::from_millis(50);
         while let Err(e) = self.inner.store.update(&record).await {
@@ -210,8 +210,9 @@ impl Jobs {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
         }
-        live.record.send_replace(record.clone());
+        // Readers find the job in the store from now on; then waiters hear of it.
         self.forget(&record.id);
+        live.record.send_replace(record.clone());
         record
     }
 }

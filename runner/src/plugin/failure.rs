@@ -68,9 +68,8 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FailureContext<'_>) -> RunF
             limit_bytes: cx.memory_limit_bytes,
         };
     }
-    let function = error
-        .downcast_ref::<WasmBacktrace>()
-        .and_then(innermost_guest_function);
+    let backtrace = error.downcast_ref::<WasmBacktrace>();
+    let function = backtrace.and_then(innermost_guest_function);
     let place = function
         .map(|f| format!(" in `{f}`"))
         .unwrap_or_default();
@@ -95,11 +94,10 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FailureContext<'_>) -> RunF
         Trap::StackOverflow => {
             format!("stack overflow (call stack exhausted, deep or endless recursion){place}")
         }
-        Trap::MemoryOutOfBounds if fault_address(error).is_some_and(is_wrapped_stack_address) => {
+        Trap::MemoryOutOfBounds if backtrace.is_some_and(is_deep_recursion) => {
             format!(
-                "stack overflow (the stack in linear memory ran out: an access just below \
-                 address 0 wrapped around to {:#x}; deep or endless recursion){place}",
-                fault_address(error).unwrap_or_default()
+                "stack overflow (an out-of-bounds access{place} while recursing: the stack in \
+                 linear memory ran out; deep or endless recursion)"
             )
         }
         Trap::Interrupt => "interrupted".to_owned(),
@@ -108,26 +106,25 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FailureContext<'_>) -> RunF
     RunFailure::Trap(message)
 }
 
-/// The wasm address of a memory fault, from the context wasmtime adds to an
-/// out-of-bounds trap ("memory fault at wasm address 0x… in linear memory of
-/// size 0x…").
-fn fault_address(error: &wasmtime::Error) -> Option<u64> {
-    error.chain().find_map(|cause| {
-        let text = cause.to_string();
-        let hex = text.strip_prefix("memory fault at wasm address 0x")?;
-        let end = hex
-            .find(|c: char| !c.is_ascii_hexdigit())
-            .unwrap_or(hex.len());
-        u64::from_str_radix(&hex[..end], 16).ok()
-    })
-}
+/// How many captured frames of one function make a failure "recursion".
+const RECURSION_FRAMES: usize = 10;
 
-/// Whether a faulting address is what a stack pointer that went below 0 in
-/// a 32-bit memory looks like. Compilers for wasm32 (Rust's among them) put
-/// the stack at the bottom of linear memory, growing down, so a stack
-/// overflow is an access just under 4 GiB rather than a wasm stack overflow.
-fn is_wrapped_stack_address(address: u64) -> bool {
-    (0xff00_0000..=0xffff_ffff).contains(&address)
+/// Whether the backtrace is mostly one function calling itself.
+///
+/// Compilers for wasm32 (Rust's among them) keep a stack in linear memory,
+/// at its bottom, growing down; when it runs out, the stack pointer goes
+/// below 0 and the next access is out of bounds. So a guest's stack overflow
+/// usually shows up as an out-of-bounds access deep in a recursion rather
+/// than as wasmtime's own stack-overflow trap.
+fn is_deep_recursion(backtrace: &WasmBacktrace) -> bool {
+    let frames = backtrace.frames();
+    frames.iter().any(|frame| {
+        frames
+            .iter()
+            .filter(|other| other.func_index() == frame.func_index())
+            .count()
+            >= RECURSION_FRAMES
+    })
 }
 
 fn first_line(text: &str) -> String {
@@ -137,16 +134,77 @@ fn first_line(text: &str) -> String {
 /// The innermost frame that is the plugin's own code rather than its
 /// standard library, allocator or panic machinery; else the innermost frame.
 fn innermost_guest_function(backtrace: &WasmBacktrace) -> Option<String> {
-    let names: Vec<String> = backtrace
-        .frames()
-        .iter()
-        .filter_map(|frame| frame.func_name().map(demangle))
-        .collect();
+    let names = frame_names(backtrace);
     names
         .iter()
         .find(|name| !is_runtime_function(name))
         .or_else(|| names.first())
         .cloned()
+}
+
+/// The demangled function names of the frames, innermost first.
+///
+/// Taken from the backtrace's `Display`, which demangles Rust (legacy and
+/// v0) and C++ names; the raw names if that cannot be read.
+fn frame_names(backtrace: &WasmBacktrace) -> Vec<String> {
+    let text = backtrace.to_string();
+    let names: Vec<String> = text.lines().filter_map(frame_line_name).collect();
+    if names.len() == backtrace.frames().len() {
+        names
+    } else {
+        backtrace
+            .frames()
+            .iter()
+            .map(|frame| frame.func_name().unwrap_or("<unknown>").to_owned())
+            .collect()
+    }
+}
+
+/// The function name in one frame line of a backtrace's `Display`
+/// (`  12:   0x5184 - module.wasm!name::h0123456789abcdef`), without the
+/// symbol hashes.
+fn frame_line_name(line: &str) -> Option<String> {
+    let (index, rest) = line.trim_start().split_once(": ")?;
+    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let rest = match rest.split_once(" - ") {
+        Some((offset, after)) if offset.starts_with("0x") => after,
+        _ => rest,
+    };
+    let (_module, name) = rest.split_once('!')?;
+    Some(strip_symbol_hashes(name.trim()))
+}
+
+/// Drops a legacy Rust symbol hash (`::h` and 16 hex digits at the end) and
+/// v0 crate disambiguators (`std[1a2b3c]::…`).
+fn strip_symbol_hashes(name: &str) -> String {
+    let name = match name.rsplit_once("::h") {
+        Some((path, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            path
+        }
+        _ => name,
+    };
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        match after.find(']') {
+            Some(close)
+                if close > 0 && after[..close].bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                out.push_str(&rest[..open]);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Functions of the guest's runtime rather than of the plugin itself.
@@ -203,113 +261,30 @@ fn panic_message(stderr: &str) -> Option<String> {
     })
 }
 
-/// Demangles a Rust symbol (legacy `_ZN…E` scheme, hash dropped); other names
-/// are returned as they are.
-pub(crate) fn demangle(name: &str) -> String {
-    let Some(mut rest) = name.strip_prefix("_ZN") else {
-        return name.to_owned();
-    };
-    let mut parts: Vec<String> = Vec::new();
-    loop {
-        if let Some(after) = rest.strip_prefix('E') {
-            if after.is_empty() || after.starts_with('.') {
-                break;
-            }
-        }
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let Ok(len) = rest[..digits].parse::<usize>() else {
-            return name.to_owned();
-        };
-        let Some(part) = rest.get(digits..digits + len) else {
-            return name.to_owned();
-        };
-        parts.push(part.to_owned());
-        rest = &rest[digits + len..];
-    }
-    if parts
-        .last()
-        .is_some_and(|p| p.len() == 17 && p.starts_with('h') && p[1..].bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        parts.pop();
-    }
-    parts
-        .iter()
-        .map(|p| unescape(p))
-        .collect::<Vec<_>>()
-        .join("::")
-}
-
-/// Undoes the legacy mangling's escapes (`$LT$`, `..`, `$u7b$`, …).
-fn unescape(part: &str) -> String {
-    // A leading `$` is written `_$`.
-    let part = part
-        .strip_prefix('_')
-        .filter(|p| p.starts_with('$'))
-        .unwrap_or(part);
-    let mut out = String::with_capacity(part.len());
-    let mut rest = part;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("..") {
-            out.push_str("::");
-            rest = after;
-        } else if let Some(after) = rest.strip_prefix('$') {
-            let Some(end) = after.find('$') else {
-                out.push_str(rest);
-                break;
-            };
-            let code = &after[..end];
-            let decoded = match code {
-                "SP" => Some('@'),
-                "BP" => Some('*'),
-                "RF" => Some('&'),
-                "LT" => Some('<'),
-                "GT" => Some('>'),
-                "LP" => Some('('),
-                "RP" => Some(')'),
-                "C" => Some(','),
-                _ => code
-                    .strip_prefix('u')
-                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                    .and_then(char::from_u32),
-            };
-            match decoded {
-                Some(c) => out.push(c),
-                None => {
-                    out.push('$');
-                    out.push_str(code);
-                    out.push('$');
-                }
-            }
-            rest = &after[end + 1..];
-        } else {
-            let c = rest.chars().next().unwrap_or_default();
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn demangles_legacy_rust_symbols() {
+    fn reads_function_names_from_backtrace_lines() {
         assert_eq!(
-            demangle("_ZN7hostile7recurse17h0123456789abcdefE"),
-            "hostile::recurse"
+            frame_line_name(
+                "    3:   0x51d5 - longrun_hostile.wasm!longrun_hostile::behaviour::recurse::h749b68c39147ea7a"
+            )
+            .as_deref(),
+            Some("longrun_hostile::behaviour::recurse")
         );
         assert_eq!(
-            demangle("_ZN4core9panicking5panic17h1111111111111111E"),
-            "core::panicking::panic"
+            frame_line_name("   0: m.wasm!std[8f2a01bc]::sys::pal::wasi::helpers::abort_internal")
+                .as_deref(),
+            Some("std::sys::pal::wasi::helpers::abort_internal")
         );
         assert_eq!(
-            demangle("_ZN53_$LT$hostile..Component$u20$as$u20$hostile..Guest$GT$3run17habcdefabcdefabcdE"),
-            "<hostile::Component as hostile::Guest>::run"
+            frame_line_name("  1:   0x10 - m.wasm!<wasm function 7>").as_deref(),
+            Some("<wasm function 7>")
         );
-        assert_eq!(demangle("plain_name"), "plain_name");
-        assert_eq!(demangle("_ZNbroken"), "_ZNbroken");
+        assert_eq!(frame_line_name("note: using the `WASMTIME_BACKTRACE_DETAILS=1`"), None);
+        assert_eq!(strip_symbol_hashes("a[xyz]::b[12ab]::c"), "a[xyz]::b::c");
     }
 
     #[test]

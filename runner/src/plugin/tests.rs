@@ -378,6 +378,7 @@ fn a_panic_is_a_trap_that_says_so() {
     let RunFailure::Trap(message) = result.unwrap_err() else {
         panic!("expected a trap");
     };
+    eprintln!("{message}");
     assert!(message.contains("panic"), "{message}");
     assert!(message.contains("deliberate panic"), "{message}");
     let (stderr, truncated) = recorder.output(OutputStream::Stderr).unwrap();
@@ -393,6 +394,7 @@ fn endless_recursion_is_a_stack_overflow() {
     let RunFailure::Trap(message) = result.unwrap_err() else {
         panic!("expected a trap");
     };
+    eprintln!("{message}");
     assert!(message.contains("stack overflow"), "{message}");
     assert!(message.contains("recurse"), "{message}");
     assert_runs_ok(&f.hostile);
