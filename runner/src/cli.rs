@@ -90,7 +90,11 @@ impl ServeArgs {
     pub fn into_config(self) -> anyhow::Result<Config> {
         let defaults = Config::default();
         if self.default_ttl > self.max_ttl {
-            anyhow::bail!("--default-ttl ({}) is larger than --max-ttl ({})", self.default_ttl, self.max_ttl);
+            anyhow::bail!(
+                "--default-ttl ({}) is larger than --max-ttl ({})",
+                self.default_ttl,
+                self.max_ttl
+            );
         }
         if self.default_timeout > self.max_timeout || self.default_timeout == 0 {
             anyhow::bail!(

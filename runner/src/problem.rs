@@ -63,6 +63,38 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind.
+    pub const ALL: [ProblemKind; 25] = {
+        use ProblemKind::*;
+        [
+            MalformedRequest,
+            NotFound,
+            OperationNotFound,
+            JobNotFound,
+            MethodNotAllowed,
+            JobFinished,
+            ResultNotAvailable,
+            IdempotencyKeyInUse,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            RangeNotSatisfiable,
+            InvalidParams,
+            InvalidInputs,
+            InvalidRequest,
+            UrlNotAllowed,
+            IdempotencyKeyReused,
+            QueueFull,
+            Internal,
+            PluginError,
+            PluginTrap,
+            MemoryLimitExceeded,
+            DeadlineExceeded,
+            AttemptsExhausted,
+            RunnerError,
+            JobCanceled,
+        ]
+    };
+
     /// The `<kind>` part of the type URI.
     pub fn slug(self) -> &'static str {
         use ProblemKind::*;
@@ -153,33 +185,72 @@ impl ProblemKind {
 }
 
 /// An RFC 9457 problem document.
+///
+/// On the wire it has `type`, `title`, `status`, `detail`, `instance` and the
+/// extension members; in memory the first three come from its [`ProblemKind`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "WireProblem", try_from = "WireProblem")]
 pub struct Problem {
-    /// The type URI.
-    #[serde(rename = "type")]
-    pub type_uri: String,
-    /// A short summary of the kind of problem.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
+    /// The kind, which gives the type URI, title and status.
+    pub kind: ProblemKind,
     /// What went wrong this time, for people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The request path the problem is about.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// Members particular to the kind (`errors`, `code`, `jobStatus`, …).
-    #[serde(flatten)]
     pub extensions: Map<String, Value>,
+}
+
+/// The serialized form of a [`Problem`].
+#[derive(Serialize, Deserialize)]
+struct WireProblem {
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: String,
+    status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance: Option<String>,
+    #[serde(flatten)]
+    extensions: Map<String, Value>,
+}
+
+impl From<Problem> for WireProblem {
+    fn from(p: Problem) -> Self {
+        WireProblem {
+            type_uri: p.kind.type_uri(),
+            title: p.kind.title().to_owned(),
+            status: p.kind.status(),
+            detail: p.detail,
+            instance: p.instance,
+            extensions: p.extensions,
+        }
+    }
+}
+
+impl TryFrom<WireProblem> for Problem {
+    type Error = String;
+
+    fn try_from(wire: WireProblem) -> Result<Self, Self::Error> {
+        let kind = ProblemKind::ALL
+            .into_iter()
+            .find(|k| k.type_uri() == wire.type_uri)
+            .ok_or_else(|| format!("unknown problem type `{}`", wire.type_uri))?;
+        Ok(Problem {
+            kind,
+            detail: wire.detail,
+            instance: wire.instance,
+            extensions: wire.extensions,
+        })
+    }
 }
 
 impl Problem {
     /// A problem of `kind` with a detail message.
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self {
-            type_uri: kind.type_uri(),
-            title: kind.title().to_owned(),
-            status: kind.status(),
+            kind,
             detail: Some(detail.into()),
             instance: None,
             extensions: Map::new(),
@@ -200,15 +271,20 @@ impl Problem {
 
     /// Whether this problem is of `kind`.
     pub fn is(&self, kind: ProblemKind) -> bool {
-        self.type_uri == kind.type_uri()
+        self.kind == kind
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
     }
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.detail {
-            Some(detail) => write!(f, "{}: {detail}", self.title),
-            None => f.write_str(&self.title),
+            Some(detail) => write!(f, "{}: {detail}", self.kind.title()),
+            None => f.write_str(self.kind.title()),
         }
     }
 }
@@ -229,5 +305,15 @@ mod tests {
         assert_eq!(v["errors"][0]["pointer"], "/steps");
         let back: Problem = serde_json::from_value(v).unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn every_kind_has_a_distinct_type() {
+        let mut slugs: Vec<_> = ProblemKind::ALL.iter().map(|k| k.slug()).collect();
+        slugs.sort();
+        slugs.dedup();
+        assert_eq!(slugs.len(), ProblemKind::ALL.len());
+        let unknown = serde_json::json!({"type": "urn:x", "title": "x", "status": 400});
+        assert!(serde_json::from_value::<Problem>(unknown).is_err());
     }
 }

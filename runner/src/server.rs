@@ -29,14 +29,21 @@ impl Server {
     /// listener.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("could not create the data directory {}", config.data_dir.display())
+            format!(
+                "could not create the data directory {}",
+                config.data_dir.display()
+            )
         })?;
         let cache_dir = config
             .cache_dir
             .clone()
             .unwrap_or_else(|| config.data_dir.join("cache"));
-        std::fs::create_dir_all(&cache_dir)
-            .with_context(|| format!("could not create the cache directory {}", cache_dir.display()))?;
+        std::fs::create_dir_all(&cache_dir).with_context(|| {
+            format!(
+                "could not create the cache directory {}",
+                cache_dir.display()
+            )
+        })?;
 
         let host = PluginHost::new(HostConfig {
             cache_dir: Some(cache_dir),
@@ -92,7 +99,10 @@ impl Server {
     }
 
     /// Serve until `shutdown` completes.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

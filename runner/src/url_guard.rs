@@ -73,7 +73,9 @@ pub async fn check(raw: &str, allow_private: bool) -> Result<CheckedUrl, Problem
         )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse(format!("`{raw}` carries credentials; they are not allowed in URLs")));
+        return Err(refuse(format!(
+            "`{raw}` carries credentials; they are not allowed in URLs"
+        )));
     }
     let host = url
         .host()
@@ -90,14 +92,12 @@ pub async fn check(raw: &str, allow_private: bool) -> Result<CheckedUrl, Problem
     if addrs.is_empty() {
         return Err(refuse(format!("the host of `{raw}` has no addresses")));
     }
-    if !allow_private {
-        if let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
-            return Err(refuse(format!(
-                "`{raw}` resolves to {}, a loopback, private, link-local or otherwise non-public address; \
+    if !allow_private && let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
+        return Err(refuse(format!(
+            "`{raw}` resolves to {}, a loopback, private, link-local or otherwise non-public address; \
                  the server does not allow such targets",
-                bad.ip()
-            )));
-        }
+            bad.ip()
+        )));
     }
     Ok(CheckedUrl { url, addrs })
 }
@@ -127,10 +127,21 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
         ] {
-            assert!(is_forbidden(text.parse().unwrap()), "{text} should be forbidden");
+            assert!(
+                is_forbidden(text.parse().unwrap()),
+                "{text} should be forbidden"
+            );
         }
-        for text in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(!is_forbidden(text.parse().unwrap()), "{text} should be allowed");
+        for text in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(
+                !is_forbidden(text.parse().unwrap()),
+                "{text} should be allowed"
+            );
         }
     }
 

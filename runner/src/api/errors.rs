@@ -7,8 +7,12 @@ use crate::problem::{Problem, ProblemKind};
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry = matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS);
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = matches!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        );
         let body = serde_json::to_vec(&self).expect("problems serialize");
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
@@ -26,8 +30,11 @@ impl IntoResponse for Problem {
 
 /// Any path the runner does not serve.
 pub async fn not_found(uri: Uri) -> Problem {
-    Problem::new(ProblemKind::NotFound, format!("there is nothing at {}", uri.path()))
-        .at(uri.path().to_owned())
+    Problem::new(
+        ProblemKind::NotFound,
+        format!("there is nothing at {}", uri.path()),
+    )
+    .at(uri.path().to_owned())
 }
 
 /// A served path with a method it does not take. Axum adds the `Allow` header.

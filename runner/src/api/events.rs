@@ -27,7 +27,7 @@ fn event(record: &JobRecord, kind: &str, base: &BaseUrl) -> Event {
 /// Where the stream is.
 enum Cursor {
     /// Nothing sent yet.
-    Start(Watch),
+    Start(Box<Watch>),
     /// Following a live job; the last status sent.
     Following(watch::Receiver<JobRecord>, Status),
     /// The terminal event was sent.
@@ -41,22 +41,24 @@ pub async fn events(
     base: BaseUrl,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let start = state.jobs.watch("", &id).await?;
-    let stream = stream::unfold(Cursor::Start(start), move |cursor| {
+    let stream = stream::unfold(Cursor::Start(Box::new(start)), move |cursor| {
         let base = base.clone();
         async move {
             match cursor {
-                Cursor::Start(Watch::Done(record)) => {
-                    Some((Ok(event(&record, "status", &base)), Cursor::Done))
-                }
-                Cursor::Start(Watch::Live(mut receiver)) => {
-                    let record = receiver.borrow_and_update().clone();
-                    let next = if record.status.is_terminal() {
-                        Cursor::Done
-                    } else {
-                        Cursor::Following(receiver, record.status)
-                    };
-                    Some((Ok(event(&record, "status", &base)), next))
-                }
+                Cursor::Start(start) => match *start {
+                    Watch::Done(record) => {
+                        Some((Ok(event(&record, "status", &base)), Cursor::Done))
+                    }
+                    Watch::Live(mut receiver) => {
+                        let record = receiver.borrow_and_update().clone();
+                        let next = if record.status.is_terminal() {
+                            Cursor::Done
+                        } else {
+                            Cursor::Following(receiver, record.status)
+                        };
+                        Some((Ok(event(&record, "status", &base)), next))
+                    }
+                },
                 Cursor::Following(mut receiver, last) => {
                     let changed = receiver.changed().await;
                     let record = receiver.borrow_and_update().clone();
@@ -64,7 +66,11 @@ pub async fn events(
                         // The job left memory without a change we had not sent.
                         return None;
                     }
-                    let kind = if record.status != last { "status" } else { "progress" };
+                    let kind = if record.status != last {
+                        "status"
+                    } else {
+                        "progress"
+                    };
                     let next = if record.status.is_terminal() {
                         Cursor::Done
                     } else {

@@ -45,15 +45,14 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let mut wait = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "waitSeconds" => {
-                let seconds = value.parse::<u64>().map_err(|_| {
-                    malformed(format!("`waitSeconds` must be a whole number of seconds, not `{value}`"))
-                })?;
-                wait = Some(seconds.min(state.config.limits.max_wait_seconds));
-            }
-            // Unknown parameters (such as an SDK's `api-version`) are ignored.
-            _ => {}
+        // Unknown parameters (such as an SDK's `api-version`) are ignored.
+        if key == "waitSeconds" {
+            let seconds = value.parse::<u64>().map_err(|_| {
+                malformed(format!(
+                    "`waitSeconds` must be a whole number of seconds, not `{value}`"
+                ))
+            })?;
+            wait = Some(seconds.min(state.config.limits.max_wait_seconds));
         }
     }
     let tags = if_none_match(&headers);
@@ -62,7 +61,12 @@ pub async fn get(
         Some(seconds) => {
             state
                 .jobs
-                .wait("", &id, tags.first().map(String::as_str), Duration::from_secs(seconds))
+                .wait(
+                    "",
+                    &id,
+                    tags.first().map(String::as_str),
+                    Duration::from_secs(seconds),
+                )
                 .await?
         }
         None => state.jobs.get("", &id).await?,
@@ -88,7 +92,9 @@ fn decode_cursor(cursor: &str) -> Result<String, Problem> {
 
 fn timestamp(key: &str, value: &str) -> Result<OffsetDateTime, Problem> {
     OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
-        malformed(format!("`{key}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
+        malformed(format!(
+            "`{key}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z"
+        ))
     })
 }
 
@@ -173,7 +179,10 @@ mod tests {
     #[test]
     fn parses_if_none_match_lists() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("W/\"1.2\", \"1.3\""));
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("W/\"1.2\", \"1.3\""),
+        );
         assert_eq!(if_none_match(&headers), ["\"1.2\"", "\"1.3\""]);
     }
 }

@@ -35,7 +35,10 @@ pub async fn one(
     Path(op): Path<String>,
     base: BaseUrl,
 ) -> Result<Json<Value>, Problem> {
-    let operation = state.operations.get(&op).ok_or_else(|| unknown_operation(&op))?;
+    let operation = state
+        .operations
+        .get(&op)
+        .ok_or_else(|| unknown_operation(&op))?;
     Ok(Json(operation_document(operation, &base)))
 }
 

@@ -24,12 +24,20 @@ pub async fn result(
     let served = ServeFile::new_with_mime(path, &mime)
         .oneshot(request)
         .await
-        .map_err(|e| Problem::new(ProblemKind::Internal, format!("the result could not be read: {e}")))?;
+        .map_err(|e| {
+            Problem::new(
+                ProblemKind::Internal,
+                format!("the result could not be read: {e}"),
+            )
+        })?;
     let status = served.status();
     if status == StatusCode::RANGE_NOT_SATISFIABLE {
         let mut problem = Problem::new(
             ProblemKind::RangeNotSatisfiable,
-            format!("the result has {} bytes; the requested range is outside them", meta.size),
+            format!(
+                "the result has {} bytes; the requested range is outside them",
+                meta.size
+            ),
         )
         .into_response();
         problem.headers_mut().insert(
@@ -46,7 +54,11 @@ pub async fn result(
     }
     let mut response = served.map(axum::body::Body::new);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&meta.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&meta.media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", meta.sha256)) {
         headers.insert(header::ETAG, etag);
     }
@@ -57,7 +69,10 @@ pub async fn result(
 }
 
 /// The job's log, as text.
-pub async fn log(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn log(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let log = state.jobs.log("", &id).await?;
     Ok((
         [

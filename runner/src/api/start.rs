@@ -63,8 +63,12 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     let key = value
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
-        .ok_or_else(|| malformed("the Idempotency-Key header must be 1 to 255 visible ASCII characters"))?;
+        .filter(|k| {
+            !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        })
+        .ok_or_else(|| {
+            malformed("the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+        })?;
     Ok(Some(key.to_owned()))
 }
 
@@ -80,7 +84,10 @@ pub async fn start(
     request: Request,
 ) -> Result<Response, Problem> {
     let path = request.uri().path().to_owned();
-    let operation = state.operations.get(&op).ok_or_else(|| unknown_operation(&op))?;
+    let operation = state
+        .operations
+        .get(&op)
+        .ok_or_else(|| unknown_operation(&op))?;
     let headers = request.headers().clone();
     let preference = parse_prefer(&headers)?;
     let key = idempotency_key(&headers)?;
@@ -89,7 +96,12 @@ pub async fn start(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let raw = match essence.as_str() {
         "application/json" => {
             let body = read_body(request, state.config.limits.max_body_bytes).await?;
@@ -98,7 +110,12 @@ pub async fn start(
         "multipart/form-data" => {
             let form = Multipart::from_request(request, &state)
                 .await
-                .map_err(|e| malformed(format!("the multipart body is malformed: {}", e.body_text())))?;
+                .map_err(|e| {
+                    malformed(format!(
+                        "the multipart body is malformed: {}",
+                        e.body_text()
+                    ))
+                })?;
             let names: Vec<String> = operation
                 .plugin
                 .description()
@@ -113,7 +130,11 @@ pub async fn start(
                 ProblemKind::UnsupportedMediaType,
                 format!(
                     "a start request must be application/json or multipart/form-data, not `{}`",
-                    if content_type.is_empty() { "(none)" } else { content_type }
+                    if content_type.is_empty() {
+                        "(none)"
+                    } else {
+                        content_type
+                    }
                 ),
             ));
         }
@@ -175,7 +196,10 @@ async fn read_body(request: Request, limit: usize) -> Result<bytes::Bytes, Probl
     let body = http_body_util::Limited::new(request.into_body(), limit);
     match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(too_large(limit))
         }
         Err(e) => Err(malformed(format!("the body could not be read: {e}"))),
@@ -192,7 +216,9 @@ fn too_large(limit: usize) -> Problem {
 /// The `202 Accepted` answer.
 fn accepted(record: &JobRecord, base: &BaseUrl, replayed: bool, wait: Option<u64>) -> Response {
     let mut response = job_response(StatusCode::ACCEPTED, record, base);
-    response.headers_mut().extend(location_headers(record, base));
+    response
+        .headers_mut()
+        .extend(location_headers(record, base));
     if replayed {
         response
             .headers_mut()
@@ -205,7 +231,9 @@ fn accepted(record: &JobRecord, base: &BaseUrl, replayed: bool, wait: Option<u64
 }
 
 fn with_headers(mut response: Response, record: &JobRecord, base: &BaseUrl, wait: u64) -> Response {
-    response.headers_mut().extend(location_headers(record, base));
+    response
+        .headers_mut()
+        .extend(location_headers(record, base));
     insert_preference_applied(response.headers_mut(), wait);
     response
 }
@@ -225,9 +253,12 @@ async fn synchronous_result(
 ) -> Result<Response, Problem> {
     let (record, path) = state.jobs.result(&record.tenant, &record.id).await?;
     let meta = record.result.clone().expect("a succeeded job has a result");
-    let data = tokio::fs::read(&path)
-        .await
-        .map_err(|e| Problem::new(ProblemKind::Internal, format!("the result could not be read: {e}")))?;
+    let data = tokio::fs::read(&path).await.map_err(|e| {
+        Problem::new(
+            ProblemKind::Internal,
+            format!("the result could not be read: {e}"),
+        )
+    })?;
     let mut response = (StatusCode::OK, data).into_response();
     let headers = response.headers_mut();
     headers.insert(

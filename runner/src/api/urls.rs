@@ -36,7 +36,10 @@ impl BaseUrl {
 impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(public) = &state.config.public_url {
             return Ok(BaseUrl(public.trim_end_matches('/').to_owned()));
         }

@@ -20,11 +20,20 @@ pub async fn fetch(name: &str, url: &str, max: usize, config: &Config) -> Result
         .await
         .map_err(|p| {
             let message = p.detail.clone();
-            p.with("errors", serde_json::json!([{"input": name, "message": message}]))
+            p.with(
+                "errors",
+                serde_json::json!([{"input": name, "message": message}]),
+            )
         })?;
     let failed = |message: String| {
-        Problem::new(ProblemKind::InvalidInputs, format!("input `{name}`: {message}"))
-            .with("errors", serde_json::json!([{"input": name, "message": message}]))
+        Problem::new(
+            ProblemKind::InvalidInputs,
+            format!("input `{name}`: {message}"),
+        )
+        .with(
+            "errors",
+            serde_json::json!([{"input": name, "message": message}]),
+        )
     };
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -50,7 +59,10 @@ pub async fn fetch(name: &str, url: &str, max: usize, config: &Config) -> Result
     if !status.is_success() {
         return Err(failed(format!("fetching {url} answered {status}")));
     }
-    if response.content_length().is_some_and(|len| len > max as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
         return Err(too_large(name, url, max));
     }
     let media_type = response

@@ -31,12 +31,19 @@ pub async fn read_input_file(
     config: &Config,
 ) -> Result<Vec<u8>, Problem> {
     let invalid = |message: String| {
-        Problem::new(ProblemKind::InvalidInputs, format!("input `{name}`: {message}"))
-            .with("errors", serde_json::json!([{"input": name, "message": message}]))
+        Problem::new(
+            ProblemKind::InvalidInputs,
+            format!("input `{name}`: {message}"),
+        )
+        .with(
+            "errors",
+            serde_json::json!([{"input": name, "message": message}]),
+        )
     };
     let Some(root) = &config.input_root else {
         return Err(invalid(
-            "file inputs need an input root, and this server has none configured (--input-root)".into(),
+            "file inputs need an input root, and this server has none configured (--input-root)"
+                .into(),
         ));
     };
     check_relative(path).map_err(invalid)?;
@@ -57,14 +64,19 @@ pub async fn read_input_file(
             .map_err(|e| format!("`{relative}` cannot be read: {e}"))?
             .len();
         if size > max as u64 {
-            return Err(format!("TOO_LARGE `{relative}` has {size} bytes; the limit is {max}"));
+            return Err(format!(
+                "TOO_LARGE `{relative}` has {size} bytes; the limit is {max}"
+            ));
         }
         std::fs::read(&full).map_err(|e| format!("`{relative}` cannot be read: {e}"))
     })
     .await
     .map_err(|e| invalid(e.to_string()))?;
     read.map_err(|message| match message.strip_prefix("TOO_LARGE ") {
-        Some(rest) => Problem::new(ProblemKind::PayloadTooLarge, format!("input `{name}`: {rest}")),
+        Some(rest) => Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!("input `{name}`: {rest}"),
+        ),
         None => invalid(message),
     })
 }
@@ -112,8 +124,13 @@ mod tests {
             input_root: Some(root),
             ..Config::default()
         };
-        assert_eq!(read_input_file("a", "in.json", 10, &config).await.unwrap(), b"{}");
-        let too_large = read_input_file("a", "in.json", 1, &config).await.unwrap_err();
+        assert_eq!(
+            read_input_file("a", "in.json", 10, &config).await.unwrap(),
+            b"{}"
+        );
+        let too_large = read_input_file("a", "in.json", 1, &config)
+            .await
+            .unwrap_err();
         assert!(too_large.is(ProblemKind::PayloadTooLarge));
         for path in ["../secret", "/etc/passwd", "missing", "link"] {
             let problem = read_input_file("a", path, 10, &config).await.unwrap_err();

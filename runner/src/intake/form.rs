@@ -21,12 +21,16 @@ pub async fn parse_multipart(
             .ok_or_else(|| malformed("every multipart part needs a name"))?
             .to_owned();
         if !seen.insert(name.clone()) {
-            return Err(malformed(format!("the part `{name}` appears more than once")));
+            return Err(malformed(format!(
+                "the part `{name}` appears more than once"
+            )));
         }
         if input_names.contains(&name) {
             let media_type = field.content_type().map(str::to_owned);
             let data = field.bytes().await.map_err(form_error)?.to_vec();
-            start.inputs.push((name, RawInput::Bytes { data, media_type }));
+            start
+                .inputs
+                .push((name, RawInput::Bytes { data, media_type }));
             continue;
         }
         let text = field.text().await.map_err(form_error)?;
@@ -64,8 +68,14 @@ fn integer_field(name: &str, text: &str) -> Result<i64, Problem> {
 
 fn form_error(e: MultipartError) -> Problem {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new(ProblemKind::PayloadTooLarge, format!("the form is too large: {}", e.body_text()))
+        Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!("the form is too large: {}", e.body_text()),
+        )
     } else {
-        malformed(format!("the multipart body is malformed: {}", e.body_text()))
+        malformed(format!(
+            "the multipart body is malformed: {}",
+            e.body_text()
+        ))
     }
 }

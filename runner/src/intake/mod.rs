@@ -84,14 +84,15 @@ pub async fn prepare(
         inputs.push(input);
     }
 
-    let params = raw.params.unwrap_or_else(|| Value::Object(Default::default()));
+    let params = raw
+        .params
+        .unwrap_or_else(|| Value::Object(Default::default()));
     if !params.is_object() {
         return Err(
-            Problem::new(ProblemKind::InvalidParams, "`params` must be a JSON object")
-                .with(
-                    "errors",
-                    serde_json::json!([{"pointer": "", "message": "params must be a JSON object"}]),
-                ),
+            Problem::new(ProblemKind::InvalidParams, "`params` must be a JSON object").with(
+                "errors",
+                serde_json::json!([{"pointer": "", "message": "params must be a JSON object"}]),
+            ),
         );
     }
     operation.validate_params(&params)?;
@@ -128,10 +129,7 @@ pub async fn prepare(
                 ));
             }
             files::check_relative(&path).map_err(|why| {
-                Problem::new(
-                    ProblemKind::InvalidRequest,
-                    format!("`output.file` {why}"),
-                )
+                Problem::new(ProblemKind::InvalidRequest, format!("`output.file` {why}"))
             })?;
             Some(path)
         }
@@ -158,11 +156,9 @@ async fn resolve(
     spec: &InputSpec,
     config: &Config,
 ) -> Result<NewInput, Problem> {
-    let max = spec
-        .max_bytes
-        .map_or(config.limits.max_input_bytes, |m| {
-            (m as usize).min(config.limits.max_input_bytes)
-        });
+    let max = spec.max_bytes.map_or(config.limits.max_input_bytes, |m| {
+        (m as usize).min(config.limits.max_input_bytes)
+    });
     let (data, default_type, media_type) = match value {
         RawInput::Json { value, media_type } => (
             serde_json::to_vec(&value).expect("JSON values serialize"),
@@ -177,7 +173,9 @@ async fn resolve(
         RawInput::Base64 { data, media_type } => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data.trim())
-                .map_err(|e| invalid_inputs(vec![input_error(name, format!("not valid base64: {e}"))]))?;
+                .map_err(|e| {
+                    invalid_inputs(vec![input_error(name, format!("not valid base64: {e}"))])
+                })?;
             (bytes, "application/octet-stream".to_owned(), media_type)
         }
         RawInput::Bytes { data, media_type } => {
@@ -195,7 +193,10 @@ async fn resolve(
     if data.len() > max {
         return Err(Problem::new(
             ProblemKind::PayloadTooLarge,
-            format!("input `{name}` has {} bytes; the limit is {max}", data.len()),
+            format!(
+                "input `{name}` has {} bytes; the limit is {max}",
+                data.len()
+            ),
         ));
     }
     let media_type = media_type.unwrap_or(default_type);
@@ -218,19 +219,29 @@ async fn resolve(
 /// Whether `media_type` matches one of `accepted` (`type/*` and `*/*` allowed;
 /// parameters ignored). An empty list accepts anything.
 pub fn accepts(accepted: &[String], media_type: &str) -> bool {
-    let essence = |m: &str| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = |m: &str| {
+        m.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
     let given = essence(media_type);
     let (given_type, _) = given.split_once('/').unwrap_or((given.as_str(), ""));
     accepted.is_empty()
         || accepted.iter().any(|a| {
             let a = essence(a);
-            a == "*/*"
-                || a == given
-                || a.strip_suffix("/*").is_some_and(|t| t == given_type)
+            a == "*/*" || a == given || a.strip_suffix("/*").is_some_and(|t| t == given_type)
         })
 }
 
-fn bounded(field: &str, given: Option<i64>, default: u64, min: u64, max: u64) -> Result<u64, Problem> {
+fn bounded(
+    field: &str,
+    given: Option<i64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, Problem> {
     match given {
         None => Ok(default),
         Some(v) if v >= min as i64 && v <= max as i64 => Ok(v as u64),

@@ -116,7 +116,9 @@ pub fn parse_json(body: &[u8]) -> Result<RawStart, Problem> {
 /// Parse `{"file": "…"}`.
 pub(super) fn parse_output(value: Value) -> Result<String, Problem> {
     let Value::Object(mut fields) = value else {
-        return Err(malformed("`output` must be an object such as {\"file\": \"out/result.json\"}"));
+        return Err(malformed(
+            "`output` must be an object such as {\"file\": \"out/result.json\"}",
+        ));
     };
     let file = match fields.remove("file") {
         Some(Value::String(file)) => file,
@@ -161,7 +163,11 @@ fn parse_input(name: &str, value: Value) -> Result<RawInput, Problem> {
     let [kind] = given.as_slice() else {
         return Err(malformed(format!(
             "input `{name}` must have exactly one of json, text, base64, url or file (it has {})",
-            if given.is_empty() { "none".to_owned() } else { given.join(", ") }
+            if given.is_empty() {
+                "none".to_owned()
+            } else {
+                given.join(", ")
+            }
         )));
     };
     let value = fields.remove(*kind).expect("present");
@@ -169,7 +175,9 @@ fn parse_input(name: &str, value: Value) -> Result<RawInput, Problem> {
         let _ = fields;
         match value {
             Value::String(s) => Ok(s),
-            _ => Err(malformed(format!("`inputs.{name}.{kind}` must be a string"))),
+            _ => Err(malformed(format!(
+                "`inputs.{name}.{kind}` must be a string"
+            ))),
         }
     };
     Ok(match *kind {
@@ -199,18 +207,25 @@ mod tests {
 
     #[test]
     fn parses_every_input_kind() {
-        let body = br#"{"inputs": {"a": {"json": null}, "b": {"text": "t", "mediaType": "text/csv"},
+        let body =
+            br#"{"inputs": {"a": {"json": null}, "b": {"text": "t", "mediaType": "text/csv"},
             "c": {"base64": "AA=="}, "d": {"url": "https://x"}, "e": {"file": "f"}},
             "params": {"x": 1}, "ttlSeconds": 5, "correlationId": "c", "output": {"file": "o"}}"#;
         let start = parse_json(body).unwrap();
         assert_eq!(start.inputs.len(), 5);
         assert_eq!(
             start.inputs[0].1,
-            RawInput::Json { value: Value::Null, media_type: None }
+            RawInput::Json {
+                value: Value::Null,
+                media_type: None
+            }
         );
         assert_eq!(
             start.inputs[1].1,
-            RawInput::Text { text: "t".into(), media_type: Some("text/csv".into()) }
+            RawInput::Text {
+                text: "t".into(),
+                media_type: Some("text/csv".into())
+            }
         );
         assert_eq!(start.ttl_seconds, Some(5));
         assert_eq!(start.output_file.as_deref(), Some("o"));

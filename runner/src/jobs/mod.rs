@@ -104,7 +104,7 @@ pub enum Watch {
     /// terminal record.
     Live(watch::Receiver<JobRecord>),
     /// The job is terminal and will not change.
-    Done(JobRecord),
+    Done(Box<JobRecord>),
 }
 
 impl Jobs {
@@ -163,7 +163,10 @@ impl Jobs {
     pub async fn watch(&self, tenant: &str, id: &str) -> Result<Watch, Problem> {
         match self.live_job(tenant, id) {
             Some(live) => Ok(Watch::Live(live.record.subscribe())),
-            None => self.stored(tenant, id, true).await.map(Watch::Done),
+            None => self
+                .stored(tenant, id, true)
+                .await
+                .map(|record| Watch::Done(Box::new(record))),
         }
     }
 
@@ -178,7 +181,7 @@ impl Jobs {
         wait: Duration,
     ) -> Result<JobRecord, Problem> {
         let mut receiver = match self.watch(tenant, id).await? {
-            Watch::Done(record) => return Ok(record),
+            Watch::Done(record) => return Ok(*record),
             Watch::Live(receiver) => receiver,
         };
         let done = |record: &JobRecord| match etag {
@@ -286,7 +289,8 @@ impl Jobs {
                     true
                 }
                 live::Phase::Running => {
-                    live.cancel.store(true, std::sync::atomic::Ordering::Release);
+                    live.cancel
+                        .store(true, std::sync::atomic::Ordering::Release);
                     false
                 }
                 live::Phase::Finishing => false,
@@ -374,7 +378,6 @@ impl Jobs {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
     }
-
 }
 
 /// Turn an internal failure into a 500 problem, logging its detail.

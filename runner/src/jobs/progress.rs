@@ -23,7 +23,12 @@ impl Jobs {
             if let Err(e) = self
                 .inner
                 .store
-                .update_progress(&record.id, &record.progress, record.revision, record.updated_at)
+                .update_progress(
+                    &record.id,
+                    &record.progress,
+                    record.revision,
+                    record.updated_at,
+                )
                 .await
             {
                 job.progress_dirty.store(true, Ordering::Release);

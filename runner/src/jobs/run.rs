@@ -90,10 +90,7 @@ impl Jobs {
         );
         log.line(
             "INFO",
-            &format!(
-                "attempt {} of {} started",
-                record.attempt, record.operation
-            ),
+            &format!("attempt {} of {} started", record.attempt, record.operation),
         );
         if live.cancel.load(Ordering::Acquire) {
             return Err(RunFailure::Canceled);
@@ -244,9 +241,7 @@ fn failure_problem(failure: &RunFailure, record: &JobRecord) -> Problem {
 fn write_output_file(root: &Path, file: &str, data: &[u8]) -> Result<(), RunFailure> {
     let path = root.join(file);
     let fail = |e: std::io::Error| {
-        RunFailure::Runner(format!(
-            "could not write the output file `{file}`: {e}"
-        ))
+        RunFailure::Runner(format!("could not write the output file `{file}`: {e}"))
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;

@@ -214,10 +214,15 @@ impl Jobs {
         if !accepting.insert(pair.clone()) {
             return Err(Problem::new(
                 ProblemKind::IdempotencyKeyInUse,
-                format!("a request with the Idempotency-Key `{key}` is still being accepted; retry shortly"),
+                format!(
+                    "a request with the Idempotency-Key `{key}` is still being accepted; retry shortly"
+                ),
             ));
         }
-        Ok(Accepting { jobs: self, key: pair })
+        Ok(Accepting {
+            jobs: self,
+            key: pair,
+        })
     }
 
     /// The live job created with this key, if any and not expired.

@@ -62,7 +62,13 @@ mod tests {
         }
         let mut seen: Vec<_> = (0..4).map(|_| rx.recv().unwrap()).collect();
         seen.sort();
-        assert_eq!(seen.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1, 2, 3]);
-        assert!(seen.iter().all(|(_, name)| name.starts_with("longrun-worker-")));
+        assert_eq!(
+            seen.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        assert!(
+            seen.iter()
+                .all(|(_, name)| name.starts_with("longrun-worker-"))
+        );
     }
 }

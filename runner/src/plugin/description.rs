@@ -190,7 +190,8 @@ mod tests {
 
     #[test]
     fn bad_descriptions_say_what_is_wrong() {
-        let cases: Vec<(fn(&mut types::Description), &str)> = vec![
+        type Breakage = fn(&mut types::Description);
+        let cases: Vec<(Breakage, &str)> = vec![
             (|g| g.name = "Bad".into(), "operation name"),
             (|g| g.version = " ".into(), "version"),
             (|g| g.params_schema = "{".into(), "not valid JSON"),
@@ -204,7 +205,10 @@ mod tests {
             let mut g = guest();
             break_it(&mut g);
             let err = Description::from_guest(g).unwrap_err();
-            assert!(err.contains(expected), "{err:?} should mention {expected:?}");
+            assert!(
+                err.contains(expected),
+                "{err:?} should mention {expected:?}"
+            );
         }
     }
 }

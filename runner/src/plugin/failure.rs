@@ -70,9 +70,7 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FailureContext<'_>) -> RunF
     }
     let backtrace = error.downcast_ref::<WasmBacktrace>();
     let function = backtrace.and_then(innermost_guest_function);
-    let place = function
-        .map(|f| format!(" in `{f}`"))
-        .unwrap_or_default();
+    let place = function.map(|f| format!(" in `{f}`")).unwrap_or_default();
     if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return RunFailure::Trap(format!(
             "the plugin called exit({}) instead of returning{place}",
@@ -191,9 +189,7 @@ fn strip_symbol_hashes(name: &str) -> String {
     while let Some(open) = rest.find('[') {
         let after = &rest[open + 1..];
         match after.find(']') {
-            Some(close)
-                if close > 0 && after[..close].bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
+            Some(close) if close > 0 && after[..close].bytes().all(|b| b.is_ascii_hexdigit()) => {
                 out.push_str(&rest[..open]);
                 rest = &after[close + 1..];
             }
@@ -283,7 +279,10 @@ mod tests {
             frame_line_name("  1:   0x10 - m.wasm!<wasm function 7>").as_deref(),
             Some("<wasm function 7>")
         );
-        assert_eq!(frame_line_name("note: using the `WASMTIME_BACKTRACE_DETAILS=1`"), None);
+        assert_eq!(
+            frame_line_name("note: using the `WASMTIME_BACKTRACE_DETAILS=1`"),
+            None
+        );
         assert_eq!(strip_symbol_hashes("a[xyz]::b[12ab]::c"), "a[xyz]::b::c");
     }
 
@@ -301,8 +300,12 @@ mod tests {
     fn runtime_functions_are_skipped() {
         assert!(is_runtime_function("core::panicking::panic_fmt"));
         assert!(is_runtime_function("__rust_start_panic"));
-        assert!(is_runtime_function("<alloc::vec::Vec<T> as core::clone::Clone>::clone"));
+        assert!(is_runtime_function(
+            "<alloc::vec::Vec<T> as core::clone::Clone>::clone"
+        ));
         assert!(!is_runtime_function("hostile::recurse"));
-        assert!(!is_runtime_function("<hostile::Component as hostile::Guest>::run"));
+        assert!(!is_runtime_function(
+            "<hostile::Component as hostile::Guest>::run"
+        ));
     }
 }

@@ -152,15 +152,22 @@ impl PluginHost {
             origin: origin.clone(),
             message: format!("{e:#}"),
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(link_error)?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
         let pre = bindings::PluginPre::new(instance_pre).map_err(link_error)?;
 
         let control = Arc::new(LoadTimeControl {
             origin: origin.clone(),
         });
-        let guest = call_in_sandbox(&self.runtime, &pre, control, DESCRIBE_TIMEOUT, |store, instance| {
-            instance.call_describe(store)
-        })
+        let guest = call_in_sandbox(
+            &self.runtime,
+            &pre,
+            control,
+            DESCRIBE_TIMEOUT,
+            |store, instance| instance.call_describe(store),
+        )
         .map_err(|failure| LoadError::Describe {
             origin: origin.clone(),
             failure,

@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(pct(types::Amount::Fraction((1, 4))), Some(25.0));
         assert_eq!(pct(types::Amount::Fraction((5, 4))), Some(100.0));
         assert_eq!(pct(types::Amount::Fraction((0, 0))), None);
-        assert_eq!(pct(types::Amount::Fraction((u64::MAX, u64::MAX))), Some(100.0));
+        assert_eq!(
+            pct(types::Amount::Fraction((u64::MAX, u64::MAX))),
+            Some(100.0)
+        );
     }
 
     #[test]

@@ -100,8 +100,8 @@ fn wasm_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry =
-            entry.with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
+        let entry = entry
+            .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
         let path = entry.path();
         if path.extension().is_some_and(|ext| ext == "wasm") && path.is_file() {
             files.push(path);

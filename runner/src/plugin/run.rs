@@ -236,7 +236,9 @@ pub(crate) fn call_in_sandbox<R>(
         };
         let failure = classify(&error, &cx);
         match failure {
-            RunFailure::Trap(_) if instantiate_failed && error.downcast_ref::<wasmtime::Trap>().is_none() => {
+            RunFailure::Trap(_)
+                if instantiate_failed && error.downcast_ref::<wasmtime::Trap>().is_none() =>
+            {
                 RunFailure::Runner(format!("could not instantiate the plugin: {error:#}"))
             }
             failure => failure,

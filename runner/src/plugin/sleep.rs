@@ -63,7 +63,10 @@ pub(crate) fn shadow_clock_subscriptions(linker: &mut Linker<HostState>) -> wasm
     clock.func_wrap("subscribe-instant", |mut store, (when,): (u64,)| {
         let state: &mut HostState = store.data_mut();
         let now = state.clock.now_nanos();
-        Ok((subscribe(state, Duration::from_nanos(when.saturating_sub(now)))?,))
+        Ok((subscribe(
+            state,
+            Duration::from_nanos(when.saturating_sub(now)),
+        )?,))
     })?;
     linker.allow_shadowing(false);
     Ok(())

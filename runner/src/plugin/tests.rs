@@ -121,7 +121,11 @@ fn request(params: Value) -> RunRequest {
     }
 }
 
-fn hostile(plugin: &Plugin, mode: &str, timeout: Duration) -> (Result<Output, RunFailure>, Arc<Recorder>) {
+fn hostile(
+    plugin: &Plugin,
+    mode: &str,
+    timeout: Duration,
+) -> (Result<Output, RunFailure>, Arc<Recorder>) {
     let recorder = Arc::new(Recorder::default());
     let mut req = request(json!({ "mode": mode }));
     req.timeout = timeout;
@@ -249,7 +253,10 @@ fn json_compare_diffs_two_documents() {
         params_json: "{}".into(),
         inputs: vec![
             input("left", json!({"a": 1, "b": [1, 2], "c": "same"})),
-            input("right", json!({"a": 2, "b": [1, 2], "c": "same", "d": true})),
+            input(
+                "right",
+                json!({"a": 2, "b": [1, 2], "c": "same", "d": true}),
+            ),
         ],
         timeout: Duration::from_secs(30),
     };
@@ -269,7 +276,10 @@ fn a_spinning_plugin_is_stopped_at_its_deadline() {
     let start = Instant::now();
     let (result, _) = hostile(&f.hostile, "spin", Duration::from_secs(1));
     let elapsed = start.elapsed();
-    assert_eq!(result.unwrap_err(), RunFailure::Deadline(Duration::from_secs(1)));
+    assert_eq!(
+        result.unwrap_err(),
+        RunFailure::Deadline(Duration::from_secs(1))
+    );
     assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_runs_ok(&f.hostile);
@@ -527,7 +537,9 @@ fn load_errors_name_the_origin_and_the_problem() {
     assert!(matches!(err, LoadError::Link { .. }), "{err}");
     assert!(err.to_string().contains("empty.wasm"), "{err}");
 
-    let err = host.load("broken.wasm", b"\0asm\x0d\0\x01\0\xff").unwrap_err();
+    let err = host
+        .load("broken.wasm", b"\0asm\x0d\0\x01\0\xff")
+        .unwrap_err();
     assert!(matches!(err, LoadError::Compile { .. }), "{err}");
 }
 

@@ -160,7 +160,8 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 
 fn record_params(job: &JobRecord) -> Vec<Value> {
     fn time(t: Option<OffsetDateTime>) -> Value {
-        t.map(|t| Value::Integer(to_millis(t))).unwrap_or(Value::Null)
+        t.map(|t| Value::Integer(to_millis(t)))
+            .unwrap_or(Value::Null)
     }
     fn text(s: &Option<String>) -> Value {
         s.clone().map(Value::Text).unwrap_or(Value::Null)
@@ -322,7 +323,12 @@ impl JobStore for SqliteStore {
                  WHERE id = ?1 AND status IN ('queued', 'running') AND revision < ?3",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![id, progress, revision as i64, to_millis(updated_at)])
+                stmt.execute(params![
+                    id,
+                    progress,
+                    revision as i64,
+                    to_millis(updated_at)
+                ])
             })
             .map(|_| ())
             .map_err(backend)
@@ -376,10 +382,18 @@ impl JobStore for SqliteStore {
                 bind(&mut sql, " AND operation = ?", Value::Text(op.clone()));
             }
             if let Some(t) = query.created_after {
-                bind(&mut sql, " AND created_at > ?", Value::Integer(to_millis(t)));
+                bind(
+                    &mut sql,
+                    " AND created_at > ?",
+                    Value::Integer(to_millis(t)),
+                );
             }
             if let Some(t) = query.created_before {
-                bind(&mut sql, " AND created_at < ?", Value::Integer(to_millis(t)));
+                bind(
+                    &mut sql,
+                    " AND created_at < ?",
+                    Value::Integer(to_millis(t)),
+                );
             }
             if let Some(id) = &query.before_id {
                 bind(&mut sql, " AND id < ?", Value::Text(id.clone()));
@@ -436,7 +450,9 @@ impl JobStore for SqliteStore {
 
     async fn all_ids(&self) -> Result<Vec<String>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT id FROM jobs").map_err(backend)?;
+            let mut stmt = conn
+                .prepare_cached("SELECT id FROM jobs")
+                .map_err(backend)?;
             let rows = stmt.query_map([], |row| row.get(0)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<String>>>()
                 .map_err(backend)
@@ -508,8 +524,17 @@ mod tests {
             .unwrap();
         assert_eq!(store.get("01").await.unwrap().unwrap(), job);
 
-        assert!(store.expired(from_millis(4999), 10).await.unwrap().is_empty());
-        assert_eq!(store.expired(from_millis(5000), 10).await.unwrap(), vec!["01"]);
+        assert!(
+            store
+                .expired(from_millis(4999), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.expired(from_millis(5000), 10).await.unwrap(),
+            vec!["01"]
+        );
         assert!(store.delete("01").await.unwrap());
         assert!(!store.delete("01").await.unwrap());
         assert!(store.get("01").await.unwrap().is_none());
@@ -531,7 +556,12 @@ mod tests {
         b.tenant = "other".into();
         store.insert(&b).await.unwrap();
         assert_eq!(
-            store.get_by_idempotency_key("", "k").await.unwrap().unwrap().id,
+            store
+                .get_by_idempotency_key("", "k")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
             "01"
         );
     }
@@ -554,7 +584,10 @@ mod tests {
         };
         let ids = |jobs: Vec<JobRecord>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
         assert_eq!(ids(store.list(&page(None)).await.unwrap()), ["04", "03"]);
-        assert_eq!(ids(store.list(&page(Some("03"))).await.unwrap()), ["02", "01"]);
+        assert_eq!(
+            ids(store.list(&page(Some("03"))).await.unwrap()),
+            ["02", "01"]
+        );
         let running = ListQuery {
             statuses: vec![Status::Running],
             created_after: Some(from_millis(0)),
