@@ -227,8 +227,13 @@ impl Harness {
                             assert_eq!(record.progress.percent, 100.0);
                         }
                         self.touch(i);
-                        let Model::Done { expires_at, .. } = self.models[i] else { unreachable!() };
-                        assert_eq!(longrun::clock::to_millis(record.expires_at.unwrap()), expires_at);
+                        let Model::Done { expires_at, .. } = self.models[i] else {
+                            unreachable!()
+                        };
+                        assert_eq!(
+                            longrun::clock::to_millis(record.expires_at.unwrap()),
+                            expires_at
+                        );
                     }
                     (model, got) => panic!("poll: model {model:?}, engine {got:?}"),
                 }
@@ -242,7 +247,13 @@ impl Harness {
                         assert_eq!(record.status, Status::Canceled);
                         self.finish(i, Status::Canceled);
                     }
-                    (Model::Done { status: Status::Canceled, .. }, Ok(record)) => {
+                    (
+                        Model::Done {
+                            status: Status::Canceled,
+                            ..
+                        },
+                        Ok(record),
+                    ) => {
                         assert_eq!(record.status, Status::Canceled)
                     }
                     (Model::Done { .. }, Err(p)) => assert!(p.is(ProblemKind::JobFinished)),
@@ -266,7 +277,13 @@ impl Harness {
                 match (self.models[i].clone(), got) {
                     (Model::Gone, Err(p)) => assert!(p.is(ProblemKind::JobNotFound)),
                     (Model::Active, Err(p)) => assert!(p.is(ProblemKind::ResultNotAvailable)),
-                    (Model::Done { status: Status::Succeeded, .. }, Ok((_, path))) => {
+                    (
+                        Model::Done {
+                            status: Status::Succeeded,
+                            ..
+                        },
+                        Ok((_, path)),
+                    ) => {
                         assert_eq!(std::fs::read(path).unwrap(), b"done");
                         self.touch(i);
                     }
@@ -342,4 +359,3 @@ proptest! {
         });
     }
 }
-
