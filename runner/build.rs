@@ -100,7 +100,13 @@ const REMOVED_VARIABLES: [&str; 26] = [
 ];
 
 /// Prefixes of variables removed for the same reason.
-const REMOVED_PREFIXES: [&str; 5] = ["CARGO_CFG_", "CARGO_FEATURE_", "CARGO_PKG_", "DEP_", "__CARGO_"];
+const REMOVED_PREFIXES: [&str; 5] = [
+    "CARGO_CFG_",
+    "CARGO_FEATURE_",
+    "CARGO_PKG_",
+    "DEP_",
+    "__CARGO_",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(required_var("CARGO_MANIFEST_DIR"));
@@ -119,9 +125,9 @@ fn main() {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
 
-    let started = Instant::now();
     ensure_wasm_target(&rustc, &workspace);
     let target_dir = plugin_target_dir(&workspace, &out_dir);
+    let started = Instant::now();
     let log = build_plugins(&cargo, &workspace, &target_dir);
     let elapsed = started.elapsed();
 
@@ -151,26 +157,42 @@ fn ensure_wasm_target(rustc: &OsStr, workspace: &Path) {
         return;
     }
     let mut rustup = Command::new("rustup");
-    rustup.current_dir(workspace).args(["target", "add", WASM_TARGET]);
+    rustup
+        .current_dir(workspace)
+        .args(["target", "add", WASM_TARGET]);
     // Name the toolchain that `rustc` belongs to, when it is a rustup toolchain, so
     // the target lands where this very compiler looks for it. Otherwise rustup picks
     // the toolchain as usual (`RUSTUP_TOOLCHAIN`, overrides, rust-toolchain.toml).
-    if let Some(toolchain) = rustup_toolchain_of(rustc) {
-        rustup.args(["--toolchain", &toolchain]);
+    let toolchain = rustup_toolchain_of(rustc);
+    if let Some(toolchain) = &toolchain {
+        rustup.args(["--toolchain", toolchain]);
     }
     let outcome = rustup.output();
     // A concurrent build may have installed it meanwhile: judge by the result.
     if wasm_target_installed(rustc) {
+        println!(
+            "cargo:warning=installed the Rust target {WASM_TARGET} with `{}`",
+            describe(&rustup)
+        );
         return;
     }
     let detail = match outcome {
-        Ok(output) => format!("`{}` failed ({}):\n{}", describe(&rustup), output.status, text(&output.stderr)),
+        Ok(output) => format!(
+            "`{}` failed ({}):\n{}",
+            describe(&rustup),
+            output.status,
+            text(&output.stderr)
+        ),
         Err(error) => format!("cannot run `rustup`: {error}"),
+    };
+    let install = match &toolchain {
+        Some(toolchain) => format!("rustup target add {WASM_TARGET} --toolchain {toolchain}"),
+        None => format!("rustup target add {WASM_TARGET}"),
     };
     panic!(
         "\n\nThe Rust target `{WASM_TARGET}` is not installed for {rustc:?}, and installing it \
          failed.\nThe runner embeds its plugins as WebAssembly components built for that target. \
-         Install it with\n\n    rustup target add {WASM_TARGET}\n\nand build again.\n\n{detail}\n"
+         Install it with\n\n    {install}\n\nand build again.\n\n{detail}\n"
     );
 }
 
@@ -187,7 +209,10 @@ fn wasm_target_installed(rustc: &OsStr) -> bool {
 
 /// The rustup toolchain name of `rustc`, from its sysroot `…/toolchains/<name>`.
 fn rustup_toolchain_of(rustc: &OsStr) -> Option<String> {
-    let output = Command::new(rustc).args(["--print", "sysroot"]).output().ok()?;
+    let output = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()?;
     if !output.status.success() {
         return None;
     }
@@ -240,9 +265,12 @@ fn build_plugins(cargo: &OsStr, workspace: &Path, target_dir: &Path) -> String {
         }
     }
 
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run the nested plugin build `{}`: {error}", describe(&command)));
+    let output = command.output().unwrap_or_else(|error| {
+        panic!(
+            "cannot run the nested plugin build `{}`: {error}",
+            describe(&command)
+        )
+    });
     let stderr = text(&output.stderr);
     if !output.status.success() {
         panic!(
@@ -258,7 +286,10 @@ fn build_plugins(cargo: &OsStr, workspace: &Path, target_dir: &Path) -> String {
 
 /// Whether `name` is one of the outer build's variables the nested cargo must not see.
 fn is_outer_build_variable(name: &str) -> bool {
-    REMOVED_VARIABLES.contains(&name) || REMOVED_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    REMOVED_VARIABLES.contains(&name)
+        || REMOVED_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
 }
 
 /// Repeats the nested build's warnings as build-script warnings, so they are seen.
@@ -284,9 +315,14 @@ fn install_component(package: &str, source: &Path, destination: &Path) {
     });
     // A component is `\0asm`, then the version 0x0d and the layer 0x01 (a core
     // module has version 1, layer 0).
-    let is_component = bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[4..8] == [0x0d, 0x00, 0x01, 0x00];
+    let is_component =
+        bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[4..8] == [0x0d, 0x00, 0x01, 0x00];
     if !is_component {
-        let header: Vec<String> = bytes.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
+        let header: Vec<String> = bytes
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
         panic!(
             "{} (from `{package}`) is not a WebAssembly component (header {}); the `{WASM_TARGET}` \
              target should produce components: is the toolchain's wasm-component-ld missing?",
@@ -304,8 +340,10 @@ fn write_if_changed(path: &Path, bytes: &[u8]) {
         return;
     }
     let parent = path.parent().expect("the destination is inside OUT_DIR");
-    fs::create_dir_all(parent).unwrap_or_else(|error| panic!("cannot create {}: {error}", parent.display()));
-    let mut file = fs::File::create(path).unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
+    fs::create_dir_all(parent)
+        .unwrap_or_else(|error| panic!("cannot create {}: {error}", parent.display()));
+    let mut file = fs::File::create(path)
+        .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
     file.write_all(bytes)
         .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
 }

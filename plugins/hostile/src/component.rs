@@ -30,7 +30,10 @@ impl Guest for Hostile {
             version: env!("CARGO_PKG_VERSION").into(),
             title: behaviour::TITLE.into(),
             description: behaviour::DESCRIPTION.into(),
-            stages: behaviour::STAGES.iter().map(|&stage| stage.into()).collect(),
+            stages: behaviour::STAGES
+                .iter()
+                .map(|&stage| stage.into())
+                .collect(),
             inputs: Vec::new(),
             params_schema: behaviour::PARAMS_SCHEMA.into(),
             result_media_type: behaviour::RESULT_MEDIA_TYPE.into(),

@@ -20,7 +20,7 @@
 //! documents): each node is accounted for exactly once, so the count reaches the
 //! total at the end, and the callback is called about once per percent.
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -201,9 +201,7 @@ impl Differ<'_> {
     fn diff(&mut self, path: &mut String, a: &Value, b: &Value) -> Result<(), Cancelled> {
         match (a, b) {
             (Value::Object(x), Value::Object(y)) => self.diff_objects(path, x, y),
-            (Value::Array(x), Value::Array(y)) if self.unordered => {
-                self.diff_multisets(path, x, y)
-            }
+            (Value::Array(x), Value::Array(y)) if self.unordered => self.diff_multisets(path, x, y),
             (Value::Array(x), Value::Array(y)) => self.diff_sequences(path, x, y),
             _ => {
                 if a != b {
@@ -250,7 +248,12 @@ impl Differ<'_> {
         Ok(())
     }
 
-    fn diff_sequences(&mut self, path: &mut String, x: &[Value], y: &[Value]) -> Result<(), Cancelled> {
+    fn diff_sequences(
+        &mut self,
+        path: &mut String,
+        x: &[Value],
+        y: &[Value],
+    ) -> Result<(), Cancelled> {
         self.meter.advance(2)?;
         let (old, new) = identities(x, y);
         let base = path.len();
@@ -309,7 +312,7 @@ impl Differ<'_> {
         Ok(())
     }
 
-    fn diff_multisets(&mut self, path: &mut String, x: &[Value], y: &[Value]) -> Result<(), Cancelled> {
+    fn diff_multisets(&mut self, path: &str, x: &[Value], y: &[Value]) -> Result<(), Cancelled> {
         self.meter.advance(2)?;
         let mut pending = Pending::new(y, true);
         let mut matched = vec![false; y.len()];
@@ -328,15 +331,14 @@ impl Differ<'_> {
             });
             self.meter.advance(count_nodes(&x[index]))?;
         }
-        let mut len = x.len() - surplus.len();
-        for (item, _) in y.iter().zip(&matched).filter(|(_, matched)| !**matched) {
-            self.push_add(path, len, item)?;
-            len += 1;
+        let missing = y.iter().zip(&matched).filter(|(_, matched)| !**matched);
+        for (index, (item, _)) in (x.len() - surplus.len()..).zip(missing) {
+            self.push_add(path, index, item)?;
         }
         Ok(())
     }
 
-    fn push_add(&mut self, path: &mut String, index: usize, item: &Value) -> Result<(), Cancelled> {
+    fn push_add(&mut self, path: &str, index: usize, item: &Value) -> Result<(), Cancelled> {
         self.patch.push(PatchOp::Add {
             path: pointer::child_index(path, index),
             value: item.clone(),
@@ -426,12 +428,12 @@ fn equal(a: &Value, b: &Value, unordered: bool) -> bool {
 
 /// A hash consistent with [`equal`] for the same `unordered`.
 fn hash_of(value: &Value, unordered: bool) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = ValueHasher::default();
     hash_into(value, unordered, &mut hasher);
     hasher.finish()
 }
 
-fn hash_into(value: &Value, unordered: bool, hasher: &mut DefaultHasher) {
+fn hash_into(value: &Value, unordered: bool, hasher: &mut ValueHasher) {
     match value {
         Value::Null => 0u8.hash(hasher),
         Value::Bool(flag) => {
@@ -474,7 +476,7 @@ fn hash_into(value: &Value, unordered: bool, hasher: &mut DefaultHasher) {
             6u8.hash(hasher);
             map.len().hash(hasher);
             let combined = map.iter().fold(0u64, |sum, (key, item)| {
-                let mut entry = DefaultHasher::new();
+                let mut entry = ValueHasher::default();
                 key.hash(&mut entry);
                 hash_into(item, unordered, &mut entry);
                 sum.wrapping_add(entry.finish())
@@ -499,7 +501,12 @@ mod tests {
     #[test]
     fn equal_documents_give_an_empty_patch() {
         let document = json!({"a": [1, {"b": null}], "c": "d"});
-        let comparison = compare(&document, &document.clone(), &Options::default(), &mut |_| ());
+        let comparison = compare(
+            &document,
+            &document.clone(),
+            &Options::default(),
+            &mut |_| (),
+        );
         assert!(comparison.equal);
         assert!(comparison.patch.is_empty());
         assert_eq!(comparison.summary, Summary::default());
@@ -508,7 +515,11 @@ mod tests {
     #[test]
     fn keys_are_escaped_and_visited_in_sorted_order() {
         assert_eq!(
-            patch(json!({"m~n": 2, "a/b": 1, "z": 0}), json!({"a/b": 3, "z": 0, "": 4}), false),
+            patch(
+                json!({"m~n": 2, "a/b": 1, "z": 0}),
+                json!({"a/b": 3, "z": 0, "": 4}),
+                false
+            ),
             json!([
                 {"op": "add", "path": "/", "value": 4},
                 {"op": "replace", "path": "/a~1b", "value": 3},
@@ -531,7 +542,10 @@ mod tests {
 
     #[test]
     fn array_indices_hold_for_sequential_application() {
-        assert_eq!(patch(json!([1, 2, 3]), json!([1, 3]), false), json!([{"op": "remove", "path": "/1"}]));
+        assert_eq!(
+            patch(json!([1, 2, 3]), json!([1, 3]), false),
+            json!([{"op": "remove", "path": "/1"}])
+        );
         assert_eq!(
             patch(json!([1, 2, 3]), json!([0, 1, 2, 3, 4]), false),
             json!([
@@ -540,7 +554,11 @@ mod tests {
             ])
         );
         assert_eq!(
-            patch(json!(["a", "b", "c", "d"]), json!(["x", "y", "b", "d", "e"]), false),
+            patch(
+                json!(["a", "b", "c", "d"]),
+                json!(["x", "y", "b", "d", "e"]),
+                false
+            ),
             json!([
                 {"op": "replace", "path": "/0", "value": "x"},
                 {"op": "add", "path": "/1", "value": "y"},
@@ -553,7 +571,11 @@ mod tests {
     #[test]
     fn replaced_containers_are_compared_recursively() {
         assert_eq!(
-            patch(json!([{"a": 1}, {"b": 2}]), json!([{"a": 1}, {"b": 3}]), false),
+            patch(
+                json!([{"a": 1}, {"b": 2}]),
+                json!([{"a": 1}, {"b": 3}]),
+                false
+            ),
             json!([{"op": "replace", "path": "/1/b", "value": 3}])
         );
     }
@@ -570,9 +592,22 @@ mod tests {
             ])
         );
         // Nested arrays are unordered too.
-        assert_eq!(patch(json!({"a": [[1, 2], [3]]}), json!({"a": [[3], [2, 1]]}), true), json!([]));
-        assert!(equal_ignoring_array_order(&json!([[1, 2], {"x": [3, 4]}]), &json!([{"x": [4, 3]}, [2, 1]])));
-        assert!(!equal_ignoring_array_order(&json!([1, 1, 2]), &json!([1, 2, 2])));
+        assert_eq!(
+            patch(
+                json!({"a": [[1, 2], [3]]}),
+                json!({"a": [[3], [2, 1]]}),
+                true
+            ),
+            json!([])
+        );
+        assert!(equal_ignoring_array_order(
+            &json!([[1, 2], {"x": [3, 4]}]),
+            &json!([{"x": [4, 3]}, [2, 1]])
+        ));
+        assert!(!equal_ignoring_array_order(
+            &json!([1, 1, 2]),
+            &json!([1, 2, 2])
+        ));
     }
 
     #[test]
@@ -587,11 +622,19 @@ mod tests {
 
     #[test]
     fn progress_is_monotonic_bounded_and_complete() {
-        let left: Value = (0..50_000).map(|n| json!({"n": n})).collect::<Vec<_>>().into();
-        let right: Value = (0..50_000).map(|n| json!({"n": n * 2})).collect::<Vec<_>>().into();
+        let left: Value = (0..50_000)
+            .map(|n| json!({"n": n}))
+            .collect::<Vec<_>>()
+            .into();
+        let right: Value = (0..50_000)
+            .map(|n| json!({"n": n + 1_000_000}))
+            .collect::<Vec<_>>()
+            .into();
         let mut reports = Vec::new();
-        let comparison = compare(&left, &right, &Options::default(), &mut |progress| reports.push(progress));
-        assert_eq!(comparison.summary.replaced, 49_999);
+        let comparison = compare(&left, &right, &Options::default(), &mut |progress| {
+            reports.push(progress)
+        });
+        assert_eq!(comparison.summary.replaced, 50_000);
         assert!(reports.len() <= 102, "{} reports", reports.len());
         assert!(reports.len() >= 50, "{} reports", reports.len());
         assert!(reports.windows(2).all(|pair| pair[0].done <= pair[1].done));
@@ -612,5 +655,57 @@ mod tests {
         });
         assert_eq!(outcome, Err(Cancelled));
         assert_eq!(calls, 3);
+    }
+}
+
+/// A fast, non-cryptographic hasher for value identities (in the style of
+/// rustc's FxHasher). Its quality only affects speed: equal hashes are always
+/// confirmed by comparing the values.
+#[derive(Default)]
+struct ValueHasher(u64);
+
+impl ValueHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for ValueHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.add(value);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // A final avalanche so that nearby inputs land in different buckets.
+        let mut hash = self.0;
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash
     }
 }

@@ -21,7 +21,10 @@ impl Guest for JsonCompare {
             version: env!("CARGO_PKG_VERSION").into(),
             title: operation::TITLE.into(),
             description: operation::DESCRIPTION.into(),
-            stages: operation::STAGES.iter().map(|&stage| stage.into()).collect(),
+            stages: operation::STAGES
+                .iter()
+                .map(|&stage| stage.into())
+                .collect(),
             inputs: operation::INPUTS
                 .iter()
                 .map(|&(name, description)| InputSpec {
@@ -62,7 +65,10 @@ impl Guest for JsonCompare {
                 data,
             }),
             Err(failure) => {
-                host::log(LogLevel::Info, &format!("json-compare failed: {}", failure.message));
+                host::log(
+                    LogLevel::Info,
+                    &format!("json-compare failed: {}", failure.message),
+                );
                 Err(Error {
                     code: failure.code.into(),
                     message: failure.message,

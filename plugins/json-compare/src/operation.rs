@@ -45,7 +45,10 @@ pub const PARAMS_SCHEMA: &str = r#"{
 /// One declared input: `(name, description)`; both are required JSON documents.
 pub const INPUTS: [(&str, &str); 2] = [
     ("left", "The original document: the patch applies to it."),
-    ("right", "The changed document: applying the patch to `left` gives it."),
+    (
+        "right",
+        "The changed document: applying the patch to `left` gives it.",
+    ),
 ];
 
 /// Why a run failed: a machine-readable code and a message for people.
@@ -174,7 +177,11 @@ pub fn run(
     .map_err(|Cancelled| cancel.take().unwrap_or_else(Failure::canceled))?;
     drop((left, right));
 
-    report(90.0, "render", format!("rendering {} operations", comparison.patch.len()))?;
+    report(
+        90.0,
+        "render",
+        format!("rendering {} operations", comparison.patch.len()),
+    )?;
     serde_json::to_vec(&comparison)
         .map_err(|error| Failure::new("internal", format!("cannot render the result: {error}")))
 }
@@ -222,9 +229,22 @@ mod tests {
         assert_eq!(parse_params("").unwrap(), Options::default());
         assert_eq!(parse_params("null").unwrap(), Options::default());
         assert_eq!(parse_params("{}").unwrap(), Options::default());
-        assert!(parse_params(r#"{"ignoreArrayOrder": true}"#).unwrap().ignore_array_order);
-        for bad in [r#"{"ignoreArrayOrder": 1}"#, r#"{"other": true}"#, "[", "[]"] {
-            assert_eq!(parse_params(bad).unwrap_err().code, "invalid-params", "{bad}");
+        assert!(
+            parse_params(r#"{"ignoreArrayOrder": true}"#)
+                .unwrap()
+                .ignore_array_order
+        );
+        for bad in [
+            r#"{"ignoreArrayOrder": 1}"#,
+            r#"{"other": true}"#,
+            "[",
+            "[]",
+        ] {
+            assert_eq!(
+                parse_params(bad).unwrap_err().code,
+                "invalid-params",
+                "{bad}"
+            );
         }
     }
 
@@ -252,7 +272,10 @@ mod tests {
                 "summary": {"added": 1, "removed": 1, "replaced": 0}
             })
         );
-        assert!(seen.windows(2).all(|pair| pair[0].percent <= pair[1].percent));
+        assert!(
+            seen.windows(2)
+                .all(|pair| pair[0].percent <= pair[1].percent)
+        );
         let mut stages: Vec<_> = seen.iter().map(|update| update.stage).collect();
         stages.dedup();
         assert_eq!(stages, STAGES);

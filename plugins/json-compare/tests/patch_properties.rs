@@ -47,11 +47,13 @@ struct Mutation {
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    (any::<usize>(), 0u8..6, any::<usize>(), document()).prop_map(|(node, kind, pick, fresh)| Mutation {
-        node,
-        kind,
-        pick,
-        fresh,
+    (any::<usize>(), 0u8..6, any::<usize>(), document()).prop_map(|(node, kind, pick, fresh)| {
+        Mutation {
+            node,
+            kind,
+            pick,
+            fresh,
+        }
     })
 }
 
@@ -87,13 +89,19 @@ fn nth_node(value: &mut Value, mut index: usize) -> &mut Value {
 fn mutate(document: &mut Value, mutation: Mutation) {
     let total = count(document);
     let node = nth_node(document, mutation.node % total);
-    let Mutation { kind, pick, fresh, .. } = mutation;
+    let Mutation {
+        kind, pick, fresh, ..
+    } = mutation;
     match (kind, node) {
         (1, Value::Array(items)) if !items.is_empty() => {
             items.remove(pick % items.len());
         }
         (1, Value::Object(map)) if !map.is_empty() => {
-            let key = map.keys().nth(pick % map.len()).cloned().unwrap_or_default();
+            let key = map
+                .keys()
+                .nth(pick % map.len())
+                .cloned()
+                .unwrap_or_default();
             map.remove(&key);
         }
         (2, Value::Array(items)) => items.insert(pick % (items.len() + 1), fresh),
@@ -149,9 +157,15 @@ fn normalized(value: &Value) -> Value {
             });
             Value::Array(items)
         }
-        Value::Object(map) => Value::Object(map.iter().map(|(key, item)| (key.clone(), normalized(item))).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, item)| (key.clone(), normalized(item)))
+                .collect(),
+        ),
         // -0.0 and 0.0 are equal but print differently.
-        Value::Number(number) if number.as_f64() == Some(0.0) && !number.is_i64() && !number.is_u64() => {
+        Value::Number(number)
+            if number.as_f64() == Some(0.0) && !number.is_i64() && !number.is_u64() =>
+        {
             Value::from(0.0)
         }
         other => other.clone(),
@@ -159,7 +173,9 @@ fn normalized(value: &Value) -> Value {
 }
 
 fn check_summary(comparison: &Comparison) {
-    let count = |wanted: fn(&PatchOp) -> bool| comparison.patch.iter().filter(|op| wanted(op)).count() as u64;
+    let count = |wanted: fn(&PatchOp) -> bool| {
+        comparison.patch.iter().filter(|op| wanted(op)).count() as u64
+    };
     assert_eq!(
         comparison.summary,
         Summary {

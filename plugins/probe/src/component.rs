@@ -46,7 +46,10 @@ impl Guest for Probe {
             version: env!("CARGO_PKG_VERSION").into(),
             title: operation::TITLE.into(),
             description: operation::DESCRIPTION.into(),
-            stages: operation::STAGES.iter().map(|&stage| stage.into()).collect(),
+            stages: operation::STAGES
+                .iter()
+                .map(|&stage| stage.into())
+                .collect(),
             inputs: vec![InputSpec {
                 name: operation::INPUT.0.into(),
                 description: operation::INPUT.1.into(),

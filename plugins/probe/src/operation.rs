@@ -231,7 +231,9 @@ pub fn parse_params(text: &str) -> Result<Params, Failure> {
         .keys()
         .find(|key| !["durationMs", "steps", "fail", "resultBytes", "echo"].contains(&key.as_str()))
     {
-        return Err(Failure::invalid_params(format!("unknown param `{unknown}`")));
+        return Err(Failure::invalid_params(format!(
+            "unknown param `{unknown}`"
+        )));
     }
     let defaults = Params::default();
     Ok(Params {
@@ -245,7 +247,12 @@ pub fn parse_params(text: &str) -> Result<Params, Failure> {
 }
 
 /// An integer param within `min..=max`; JSON Schema counts `5.0` as an integer too.
-fn integer(map: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Option<u64>, Failure> {
+fn integer(
+    map: &Map<String, Value>,
+    key: &str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, Failure> {
     let Some(value) = map.get(key) else {
         return Ok(None);
     };
@@ -269,13 +276,20 @@ fn integer(map: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Op
 }
 
 fn parse_fail(value: &Value) -> Result<Failure, Failure> {
-    let invalid = || Failure::invalid_params("`fail` must be {\"code\": string, \"message\": string}");
+    let invalid =
+        || Failure::invalid_params("`fail` must be {\"code\": string, \"message\": string}");
     let map = value.as_object().ok_or_else(invalid)?;
     if map.keys().any(|key| key != "code" && key != "message") {
         return Err(invalid());
     }
-    let code = map.get("code").and_then(Value::as_str).ok_or_else(invalid)?;
-    let message = map.get("message").and_then(Value::as_str).ok_or_else(invalid)?;
+    let code = map
+        .get("code")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
+    let message = map
+        .get("message")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
     if code.is_empty() {
         return Err(invalid());
     }
@@ -299,8 +313,15 @@ pub fn run(params: &str, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
     );
     let outcome = work(&params, inputs, host);
     let ending = match &outcome {
-        Ok(output) => format!("probe: end: succeeded with {} bytes of {}", output.data.len(), output.media_type),
-        Err(failure) => format!("probe: end: failed with {}: {}", failure.code, failure.message),
+        Ok(output) => format!(
+            "probe: end: succeeded with {} bytes of {}",
+            output.data.len(),
+            output.media_type
+        ),
+        Err(failure) => format!(
+            "probe: end: failed with {}: {}",
+            failure.code, failure.message
+        ),
     };
     host.log(Level::Info, &ending);
     outcome
@@ -308,7 +329,8 @@ pub fn run(params: &str, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
 
 fn work(params: &Params, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result<Output, Failure> {
     let steps = params.steps;
-    let canceled = |done: u64| Failure::new("canceled", format!("canceled after step {done} of {steps}"));
+    let canceled =
+        |done: u64| Failure::new("canceled", format!("canceled after step {done} of {steps}"));
     report(host, (0, steps), "prepare", "preparing".into()).map_err(|()| canceled(0))?;
 
     let start = host.now();
@@ -316,7 +338,13 @@ fn work(params: &Params, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
         // Each step ends at its share of the total time, so waits do not drift.
         let due = start + scaled(params.duration, step, steps);
         wait_until(host, due).map_err(|()| canceled(step - 1))?;
-        report(host, (step, steps), "work", format!("step {step} of {steps}")).map_err(|()| canceled(step))?;
+        report(
+            host,
+            (step, steps),
+            "work",
+            format!("step {step} of {steps}"),
+        )
+        .map_err(|()| canceled(step))?;
     }
 
     report(host, (steps, steps), "finish", "finishing".into()).map_err(|()| canceled(steps))?;
@@ -349,7 +377,12 @@ fn scaled(total: Duration, part: u64, whole: u64) -> Duration {
 }
 
 /// Reports progress; `Err` when the host says to stop.
-fn report(host: &mut dyn Host, fraction: (u64, u64), stage: &'static str, message: String) -> Result<(), ()> {
+fn report(
+    host: &mut dyn Host,
+    fraction: (u64, u64),
+    stage: &'static str,
+    message: String,
+) -> Result<(), ()> {
     if host.progress(Update {
         fraction,
         stage,
@@ -505,21 +538,35 @@ mod tests {
     #[test]
     fn fail_after_the_last_step() {
         let mut host = FakeHost::new();
-        let failure = run(r#"{"steps": 3, "fail": {"code": "boom", "message": "it broke"}}"#, &[], &mut host)
-            .unwrap_err();
+        let failure = run(
+            r#"{"steps": 3, "fail": {"code": "boom", "message": "it broke"}}"#,
+            &[],
+            &mut host,
+        )
+        .unwrap_err();
         assert_eq!(failure, Failure::new("boom", "it broke"));
         assert_eq!(host.updates.last().unwrap().fraction, (3, 3));
     }
 
     #[test]
     fn result_bytes_follow_the_pattern() {
-        let output = run(r#"{"resultBytes": 600, "echo": 1}"#, &[], &mut FakeHost::new()).unwrap();
+        let output = run(
+            r#"{"resultBytes": 600, "echo": 1}"#,
+            &[],
+            &mut FakeHost::new(),
+        )
+        .unwrap();
         assert_eq!(output.media_type, "application/octet-stream");
         assert_eq!(output.data.len(), 600);
         assert_eq!(output.data[250], 250);
         assert_eq!(output.data[251], 0);
         assert_eq!(output.data[599], u8::try_from(599 % 251).unwrap());
-        assert!(run(r#"{"resultBytes": 0}"#, &[], &mut FakeHost::new()).unwrap().data.is_empty());
+        assert!(
+            run(r#"{"resultBytes": 0}"#, &[], &mut FakeHost::new())
+                .unwrap()
+                .data
+                .is_empty()
+        );
     }
 
     #[test]

@@ -56,6 +56,13 @@
 //! wasmtime's synchronous API. Call it from a worker thread (a plain
 //! `std::thread` with the default 2 MiB stack, or `spawn_blocking`), never on an
 //! async executor thread.
+//!
+//! Wasmtime's store data must be `'static`, so a borrowed `&dyn RunControl`
+//! cannot live in the sandbox: [`Plugin::run`] starts a short-lived helper
+//! thread per run that relays the guest's calls to it (and polls its cancel
+//! flag every 5 ms). [`Plugin::run_shared`] takes an `Arc<dyn RunControl>`
+//! instead, calls it directly and skips the helper thread: prefer it where
+//! the per-job overhead matters.
 
 mod bindings;
 mod compile_cache;
@@ -76,7 +83,7 @@ mod tests;
 
 pub use compile_cache::CacheStats;
 pub use control::{LogLevel, OutputStream, ProgressUpdate, RunControl};
-pub use description::{Description, InputSpec};
+pub use description::{Description, InputSpec, is_valid_operation_name};
 pub use engine::{EPOCH_TICK, HostConfig};
 pub use failure::RunFailure;
 pub use host::{LoadError, PluginHost};
