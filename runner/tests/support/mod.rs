@@ -165,7 +165,10 @@ impl Server {
     /// Wait until job `id` is terminal and return its document.
     pub fn finished(&self, id: &str) -> Value {
         self.poll_until(id, "terminal", |doc| {
-            matches!(doc["status"].as_str(), Some("succeeded" | "failed" | "canceled"))
+            matches!(
+                doc["status"].as_str(),
+                Some("succeeded" | "failed" | "canceled")
+            )
         })
     }
 }
@@ -199,7 +202,11 @@ pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 
 /// Assert that `response` is a problem document of `kind` with `status`.
 pub fn assert_problem(response: Response, status: u16, kind: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "expected {status} {kind}");
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "expected {status} {kind}"
+    );
     let content_type = response
         .headers()
         .get("content-type")
@@ -208,7 +215,11 @@ pub fn assert_problem(response: Response, status: u16, kind: &str) -> Value {
         .to_owned();
     assert_eq!(content_type, "application/problem+json");
     let problem: Value = response.json().unwrap();
-    assert_eq!(problem["type"], format!("urn:longrun:problem:{kind}"), "{problem}");
+    assert_eq!(
+        problem["type"],
+        format!("urn:longrun:problem:{kind}"),
+        "{problem}"
+    );
     assert_eq!(problem["status"], status);
     assert!(problem["title"].is_string());
     problem
