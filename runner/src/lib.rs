@@ -14,13 +14,15 @@
 //! - [`plugin`]: the wasmtime host that runs plugins in their sandbox.
 //!
 //! Around them: [`operations`] (the plugins on offer, with compiled schemas),
-//! [`url_guard`] (what outbound URLs may reach), [`problem`] (RFC 9457 errors),
+//! [`url_guard`] (what outbound URLs may reach), [`confine`] (file paths kept
+//! inside their roots), [`problem`] (RFC 9457 errors),
 //! [`clock`] (injected time), [`config`], [`cli`] and [`server`] (wiring).
 
 pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod confine;
 pub mod intake;
 pub mod jobs;
 pub mod operations;

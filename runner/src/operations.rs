@@ -52,18 +52,22 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// Compile the params schema of every plugin in `registry`.
-    pub fn new(registry: Arc<Registry>) -> anyhow::Result<Self> {
+    /// Compile the params schema of every plugin in `registry`; a plugin whose
+    /// schema does not compile is not offered (the reason is logged).
+    pub fn new(registry: Arc<Registry>) -> Self {
         let mut by_name = BTreeMap::new();
         for plugin in registry.iter() {
             let description = plugin.description();
-            let params = jsonschema::validator_for(&description.params_schema).map_err(|e| {
-                anyhow::anyhow!(
-                    "the params schema of plugin `{}` ({}) is not a valid JSON Schema: {e}",
-                    description.name,
-                    plugin.origin()
-                )
-            })?;
+            let params = match jsonschema::validator_for(&description.params_schema) {
+                Ok(params) => params,
+                Err(e) => {
+                    tracing::error!(
+                        "plugin {} is not offered: its params schema is not a valid JSON Schema: {e}",
+                        plugin.origin()
+                    );
+                    continue;
+                }
+            };
             by_name.insert(
                 description.name.clone(),
                 Operation {
@@ -72,7 +76,7 @@ impl Operations {
                 },
             );
         }
-        Ok(Self { registry, by_name })
+        Self { registry, by_name }
     }
 
     /// The operation called `name`.

@@ -56,7 +56,7 @@ impl Server {
             plugin::bundled(),
             config.plugins_dir.as_deref(),
         )?);
-        let operations = Arc::new(Operations::new(registry.clone())?);
+        let operations = Arc::new(Operations::new(registry.clone()));
         for operation in operations.iter() {
             let d = operation.plugin.description();
             tracing::info!(operation = %d.name, version = %d.version, origin = %operation.plugin.origin(), "loaded plugin");

@@ -285,11 +285,13 @@ impl Harness {
                         Ok((_, path)),
                     ) => {
                         assert_eq!(std::fs::read(path).unwrap(), b"done");
+                        // Served: a use, as the HTTP handler records it.
+                        self.jobs.touch("", &self.ids[i]).await.unwrap();
                         self.touch(i);
                     }
                     (Model::Done { .. }, Err(p)) => {
+                        // No result, so no use.
                         assert!(p.is(ProblemKind::ResultNotAvailable));
-                        self.touch(i);
                     }
                     (model, got) => panic!("result: model {model:?}, engine {got:?}"),
                 }

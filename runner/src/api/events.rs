@@ -4,14 +4,16 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use axum::response::{IntoResponse, Response};
 use futures::stream;
 use tokio::sync::watch;
 
 use super::AppState;
 use super::document::document;
+use super::paths::JobId;
 use super::urls::BaseUrl;
 use crate::jobs::{JobRecord, Status, Watch};
 use crate::problem::Problem;
@@ -37,17 +39,18 @@ enum Cursor {
 /// Stream a job's changes.
 pub async fn events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    JobId(id): JobId,
     base: BaseUrl,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+) -> Result<Response, Problem> {
     let start = state.jobs.watch("", &id).await?;
     let stream = stream::unfold(Cursor::Start(Box::new(start)), move |cursor| {
+        type Item = Result<Event, Infallible>;
         let base = base.clone();
         async move {
             match cursor {
                 Cursor::Start(start) => match *start {
                     Watch::Done(record) => {
-                        Some((Ok(event(&record, "status", &base)), Cursor::Done))
+                        Some((Item::Ok(event(&record, "status", &base)), Cursor::Done))
                     }
                     Watch::Live(mut receiver) => {
                         let record = receiver.borrow_and_update().clone();
@@ -82,5 +85,6 @@ pub async fn events(
             }
         }
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok(([(header::CACHE_CONTROL, "no-store")], sse).into_response())
 }

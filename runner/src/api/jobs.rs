@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::document::{document, job_headers, job_response};
+use super::paths::JobId;
 use super::urls::BaseUrl;
 use crate::jobs::Status;
 use crate::problem::{Problem, ProblemKind};
@@ -38,7 +39,7 @@ fn if_none_match(headers: &HeaderMap) -> Vec<String> {
 /// Read a job; `?waitSeconds=N` long-polls for a change.
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    JobId(id): JobId,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     base: BaseUrl,
@@ -87,6 +88,7 @@ fn decode_cursor(cursor: &str) -> Result<String, Problem> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|id| uuid::Uuid::try_parse(id).is_ok())
         .ok_or_else(|| malformed("`cursor` is not a cursor this server issued"))
 }
 
@@ -174,6 +176,7 @@ mod tests {
         let id = "0190f0e4-7c4b-7000-8000-000000000000";
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         assert!(decode_cursor("!!!").is_err());
+        assert!(decode_cursor("Zm9v").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod events;
 pub mod jobs;
 pub mod operations;
+pub mod paths;
 pub mod result;
 pub mod service;
 pub mod start;
@@ -23,7 +24,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use crate::config::Config;
 use crate::jobs::Jobs;
@@ -77,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(errors::fill_in_problems))
+        // Job failures answered in synchronous mode are 5xx too: not the server's.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
         .with_state(state)
 }

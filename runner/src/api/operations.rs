@@ -1,10 +1,11 @@
 //! `GET /v1/operations` and `GET /v1/operations/{op}`: what the runner can do.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::paths::OperationName;
 use super::urls::BaseUrl;
 use crate::operations::Operation;
 use crate::problem::{Problem, ProblemKind};
@@ -32,7 +33,7 @@ pub async fn list(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
 /// One operation.
 pub async fn one(
     State(state): State<AppState>,
-    Path(op): Path<String>,
+    OperationName(op): OperationName,
     base: BaseUrl,
 ) -> Result<Json<Value>, Problem> {
     let operation = state

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use super::AppState;
 use super::document::{job_response, location_headers};
 use super::operations::unknown_operation;
+use super::paths::OperationName;
 use super::urls::BaseUrl;
 use crate::intake;
 use crate::jobs::{JobRecord, Status};
@@ -79,7 +80,7 @@ fn malformed(detail: impl Into<String>) -> Problem {
 /// Start a job.
 pub async fn start(
     State(state): State<AppState>,
-    Path(op): Path<String>,
+    OperationName(op): OperationName,
     base: BaseUrl,
     request: Request,
 ) -> Result<Response, Problem> {
@@ -140,6 +141,10 @@ pub async fn start(
         }
     };
 
+    let _reservation = key
+        .as_deref()
+        .map(|key| state.jobs.reserve_key("", key))
+        .transpose()?;
     let job = intake::prepare(raw, operation, &state.config, "", key)
         .await
         .map_err(|p| p.at(path.clone()))?;
@@ -252,6 +257,7 @@ async fn synchronous_result(
     wait: u64,
 ) -> Result<Response, Problem> {
     let (record, path) = state.jobs.result(&record.tenant, &record.id).await?;
+    state.jobs.touch(&record.tenant, &record.id).await?;
     let meta = record.result.clone().expect("a succeeded job has a result");
     let data = tokio::fs::read(&path).await.map_err(|e| {
         Problem::new(

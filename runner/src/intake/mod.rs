@@ -128,9 +128,14 @@ pub async fn prepare(
                     "`output.file` needs an output root, and this server has none configured (--output-root)",
                 ));
             }
-            files::check_relative(&path).map_err(|why| {
-                Problem::new(ProblemKind::InvalidRequest, format!("`output.file` {why}"))
-            })?;
+            let root = config.output_root.clone().expect("checked above");
+            let checked = path.clone();
+            tokio::task::spawn_blocking(move || crate::confine::confine(&root, &checked))
+                .await
+                .map_err(|e| Problem::new(ProblemKind::Internal, e.to_string()))?
+                .map_err(|why| {
+                    Problem::new(ProblemKind::InvalidRequest, format!("`output.file`: {why}"))
+                })?;
             Some(path)
         }
     };
@@ -199,6 +204,14 @@ async fn resolve(
             ),
         ));
     }
+    if let Some(given) = &media_type
+        && !is_media_type(given)
+    {
+        return Err(invalid_inputs(vec![input_error(
+            name,
+            format!("`{given}` is not a media type; write it as type/subtype, e.g. text/csv"),
+        )]));
+    }
     let media_type = media_type.unwrap_or(default_type);
     if !accepts(&spec.media_types, &media_type) {
         return Err(invalid_inputs(vec![input_error(
@@ -233,6 +246,19 @@ pub fn accepts(accepted: &[String], media_type: &str) -> bool {
             let a = essence(a);
             a == "*/*" || a == given || a.strip_suffix("/*").is_some_and(|t| t == given_type)
         })
+}
+
+/// Whether `text` is a media type: `type/subtype` of RFC 6838 token
+/// characters, optionally followed by `;` parameters.
+pub fn is_media_type(text: &str) -> bool {
+    let essence = text.split(';').next().unwrap_or("");
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 127
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    matches!(essence.split_once('/'), Some((t, sub)) if token(t) && token(sub))
 }
 
 fn bounded(
@@ -284,6 +310,27 @@ mod tests {
         assert!(accepts(&["text/*".to_owned()], "text/csv"));
         assert!(!accepts(&["text/*".to_owned()], "image/png"));
         assert!(accepts(&["*/*".to_owned()], "image/png"));
+    }
+
+    #[test]
+    fn media_type_syntax() {
+        for good in [
+            "text/plain",
+            "application/vnd.api+json",
+            "text/plain; charset=utf-8",
+        ] {
+            assert!(is_media_type(good), "{good}");
+        }
+        for bad in [
+            "text",
+            "text/",
+            "/plain",
+            "text/plain garbage",
+            "te xt/plain",
+            "",
+        ] {
+            assert!(!is_media_type(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -145,10 +145,10 @@ fn parse_input(name: &str, value: Value) -> Result<RawInput, Problem> {
     };
     let media_type = match fields.remove("mediaType") {
         None => None,
-        Some(Value::String(m)) if m.contains('/') => Some(m),
+        Some(Value::String(m)) => Some(m),
         Some(_) => {
             return Err(malformed(format!(
-                "`inputs.{name}.mediaType` must be a media type such as text/csv"
+                "`inputs.{name}.mediaType` must be a string such as \"text/csv\""
             )));
         }
     };

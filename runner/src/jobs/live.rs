@@ -36,6 +36,8 @@ pub struct LiveJob {
     pub phase: Mutex<Phase>,
     /// Progress changed since the last flush to the store.
     pub progress_dirty: AtomicBool,
+    /// A delete is under way: waiters answer `job-not-found`.
+    pub deleting: AtomicBool,
     /// The operation's stages, to place a reported stage.
     pub stages: Vec<String>,
 }
@@ -48,6 +50,7 @@ impl LiveJob {
             cancel: AtomicBool::new(false),
             phase: Mutex::new(phase),
             progress_dirty: AtomicBool::new(false),
+            deleting: AtomicBool::new(false),
             stages,
         }
     }

@@ -38,7 +38,7 @@ pub use executor::{Executor, PluginExecutor};
 pub use live::LiveJob;
 pub use record::{InputMeta, JobRecord, Progress, ResultMeta};
 pub use status::Status;
-pub use submit::{NewInput, NewJob, Submitted};
+pub use submit::{KeyReservation, NewInput, NewJob, Submitted};
 
 use crate::clock::Clock;
 use crate::problem::{Problem, ProblemKind};
@@ -159,12 +159,12 @@ impl Jobs {
         }
     }
 
-    /// Follow a job's changes.
+    /// Follow a job's changes. Opening a feed is not a use of the job.
     pub async fn watch(&self, tenant: &str, id: &str) -> Result<Watch, Problem> {
         match self.live_job(tenant, id) {
             Some(live) => Ok(Watch::Live(live.record.subscribe())),
             None => self
-                .stored(tenant, id, true)
+                .stored(tenant, id, false)
                 .await
                 .map(|record| Watch::Done(Box::new(record))),
         }
@@ -172,7 +172,8 @@ impl Jobs {
 
     /// Wait up to `wait` for the job to change: until its ETag differs from
     /// `etag` when one is given, else until it is terminal. Returns the record
-    /// at the end of the wait.
+    /// at the end of the wait; reading it counts as a use. A job deleted during
+    /// the wait is `job-not-found`.
     pub async fn wait(
         &self,
         tenant: &str,
@@ -180,10 +181,17 @@ impl Jobs {
         etag: Option<&str>,
         wait: Duration,
     ) -> Result<JobRecord, Problem> {
-        let mut receiver = match self.watch(tenant, id).await? {
-            Watch::Done(record) => return Ok(*record),
-            Watch::Live(receiver) => receiver,
+        let Some(live) = self.live_job(tenant, id) else {
+            let record = self.stored(tenant, id, true).await?;
+            if etag.is_some_and(|etag| record.etag() == etag) {
+                // A terminal job never changes: the answer is "not modified",
+                // after the wait the client asked for.
+                tokio::time::sleep(wait).await;
+                return self.stored(tenant, id, true).await;
+            }
+            return Ok(record);
         };
+        let mut receiver = live.record.subscribe();
         let done = |record: &JobRecord| match etag {
             Some(etag) => record.etag() != etag,
             None => record.status.is_terminal(),
@@ -193,11 +201,26 @@ impl Jobs {
             .ok()
             .and_then(|result| result.ok().map(|record| record.clone()));
         let record = waited.unwrap_or_else(|| receiver.borrow().clone());
+        if live.deleting.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Problem::new(
+                ProblemKind::JobNotFound,
+                format!("job {id} was deleted"),
+            ));
+        }
         if record.status.is_terminal() {
             // Published only after the commit: count this read as a use.
             return self.stored(tenant, id, true).await;
         }
         Ok(record)
+    }
+
+    /// Count a read of a terminal job's result as a use: its expiry moves to
+    /// now + its TTL.
+    pub async fn touch(&self, tenant: &str, id: &str) -> Result<(), Problem> {
+        if self.live_job(tenant, id).is_none() {
+            self.stored(tenant, id, true).await?;
+        }
+        Ok(())
     }
 
     /// Jobs matching `query`, newest first; active ones as they are in memory.
@@ -219,9 +242,13 @@ impl Jobs {
         Ok(records)
     }
 
-    /// The result of a succeeded job and the path of its bytes; counts as a use.
+    /// The result of a succeeded job and the path of its bytes. Not a use by
+    /// itself: the caller calls [`Jobs::touch`] once the bytes were served.
     pub async fn result(&self, tenant: &str, id: &str) -> Result<(JobRecord, PathBuf), Problem> {
-        let record = self.get(tenant, id).await?;
+        let record = match self.live_job(tenant, id) {
+            Some(live) => live.snapshot(),
+            None => self.stored(tenant, id, false).await?,
+        };
         if record.status != Status::Succeeded || record.result.is_none() {
             let detail = match record.status {
                 Status::Queued | Status::Running => {
@@ -271,7 +298,11 @@ impl Jobs {
     /// last record.
     pub async fn delete(&self, tenant: &str, id: &str) -> Result<JobRecord, Problem> {
         let record = match self.live_job(tenant, id) {
-            Some(live) => self.cancel_live(&live).await?,
+            Some(live) => {
+                live.deleting
+                    .store(true, std::sync::atomic::Ordering::Release);
+                self.cancel_live(&live).await?
+            }
             None => self.stored(tenant, id, false).await?,
         };
         self.remove(id).await?;

@@ -34,13 +34,16 @@ impl Jobs {
                     record.status = Status::Failed;
                     record.finished_at = Some(now);
                     record.expires_at = Some(now + Duration::from_secs(record.ttl_seconds));
-                    record.error = Some(Problem::new(
-                        ProblemKind::AttemptsExhausted,
-                        format!(
-                            "the runner stopped during each of this job's {} attempts",
-                            record.attempt
-                        ),
-                    ));
+                    record.error = Some(
+                        Problem::new(
+                            ProblemKind::AttemptsExhausted,
+                            format!(
+                                "the runner stopped during each of this job's {} attempts",
+                                record.attempt
+                            ),
+                        )
+                        .at(format!("/v1/jobs/{}", record.id)),
+                    );
                     self.inner.store.update(&record).await?;
                     failed += 1;
                     continue;

@@ -216,7 +216,7 @@ impl Jobs {
 
 /// The problem document that explains a failed run.
 fn failure_problem(failure: &RunFailure, record: &JobRecord) -> Problem {
-    match failure {
+    let problem = match failure {
         RunFailure::Plugin { code, message } => {
             Problem::new(ProblemKind::PluginError, message.clone()).with("code", code.clone())
         }
@@ -234,15 +234,18 @@ fn failure_problem(failure: &RunFailure, record: &JobRecord) -> Problem {
         ),
         RunFailure::Canceled => Problem::new(ProblemKind::JobCanceled, "the job was canceled"),
         RunFailure::Runner(message) => Problem::new(ProblemKind::RunnerError, message.clone()),
-    }
+    };
+    problem.at(format!("/v1/jobs/{}", record.id))
 }
 
 /// Write the result under the output root as well.
 fn write_output_file(root: &Path, file: &str, data: &[u8]) -> Result<(), RunFailure> {
-    let path = root.join(file);
     let fail = |e: std::io::Error| {
         RunFailure::Runner(format!("could not write the output file `{file}`: {e}"))
     };
+    // Checked again: the directories may have changed since the job was accepted.
+    let path = crate::confine::confine(root, file)
+        .map_err(|why| RunFailure::Runner(format!("could not write the output file: {why}")))?;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }

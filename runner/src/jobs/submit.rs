@@ -56,13 +56,16 @@ pub struct Submitted {
     pub replayed: bool,
 }
 
-/// Removes an idempotency key from the set being accepted when dropped.
-struct Accepting<'a> {
-    jobs: &'a Jobs,
+/// A claim on an idempotency key while its request is being accepted; the key
+/// is released when this is dropped. Taken with [`Jobs::reserve_key`] before
+/// the request is validated, so a repeat that arrives meanwhile is told the
+/// key is in use instead of racing the first.
+pub struct KeyReservation {
+    jobs: Jobs,
     key: (String, String),
 }
 
-impl Drop for Accepting<'_> {
+impl Drop for KeyReservation {
     fn drop(&mut self) {
         self.jobs
             .inner
@@ -91,7 +94,10 @@ impl NewJob {
 }
 
 impl Jobs {
-    /// Accept a job: commit it durably, then queue it.
+    /// Accept a job: commit it durably, then queue it. With an idempotency key,
+    /// a repeat of the same request answers the existing job (`replayed`), a
+    /// different request is `idempotency-key-reused`; callers that validate
+    /// first should hold a [`KeyReservation`] meanwhile.
     pub async fn submit(&self, job: NewJob) -> Result<Submitted, Problem> {
         let inputs: Vec<InputMeta> = job
             .inputs
@@ -105,29 +111,24 @@ impl Jobs {
             .collect();
         let request_hash = job.request_hash(&inputs);
 
-        let _accepting = match &job.idempotency_key {
-            Some(key) => {
-                let guard = self.begin_accepting(&job.tenant, key)?;
-                if let Some(existing) = self.existing(&job.tenant, key).await? {
-                    if existing.request_hash.as_deref() == Some(request_hash.as_str()) {
-                        let record = self.get(&job.tenant, &existing.id).await?;
-                        return Ok(Submitted {
-                            record,
-                            replayed: true,
-                        });
-                    }
-                    return Err(Problem::new(
-                        ProblemKind::IdempotencyKeyReused,
-                        format!(
-                            "the Idempotency-Key `{key}` was used for a different request (job {})",
-                            existing.id
-                        ),
-                    ));
-                }
-                Some(guard)
+        if let Some(key) = &job.idempotency_key
+            && let Some(existing) = self.existing(&job.tenant, key).await?
+        {
+            if existing.request_hash.as_deref() == Some(request_hash.as_str()) {
+                let record = self.get(&job.tenant, &existing.id).await?;
+                return Ok(Submitted {
+                    record,
+                    replayed: true,
+                });
             }
-            None => None,
-        };
+            return Err(Problem::new(
+                ProblemKind::IdempotencyKeyReused,
+                format!(
+                    "the Idempotency-Key `{key}` was used for a different request (job {})",
+                    existing.id
+                ),
+            ));
+        }
 
         if self.inner.queue.len() >= self.inner.config.queue_size {
             return Err(Problem::new(
@@ -204,7 +205,9 @@ impl Jobs {
         })
     }
 
-    fn begin_accepting(&self, tenant: &str, key: &str) -> Result<Accepting<'_>, Problem> {
+    /// Claim `key` for a request being accepted; `idempotency-key-in-use` if
+    /// another request holds it.
+    pub fn reserve_key(&self, tenant: &str, key: &str) -> Result<KeyReservation, Problem> {
         let pair = (tenant.to_owned(), key.to_owned());
         let mut accepting = self
             .inner
@@ -219,8 +222,8 @@ impl Jobs {
                 ),
             ));
         }
-        Ok(Accepting {
-            jobs: self,
+        Ok(KeyReservation {
+            jobs: self.clone(),
             key: pair,
         })
     }

@@ -33,9 +33,10 @@ pub struct Registry {
 
 impl Registry {
     /// Loads the bundled plugins (normally [`bundled()`]) and then every
-    /// `*.wasm` file in `dir`, if given, in file-name order. Any plugin that
-    /// fails to load, and two plugins with the same operation name, are
-    /// errors that name the plugins' origins.
+    /// `*.wasm` file in `dir`, if given, in file-name order. A bundled plugin
+    /// that fails to load is an error. A plugin from the directory that fails
+    /// to load, or offers an operation name already taken, is not offered: the
+    /// reason, naming its origin, is logged, and the others are served.
     pub fn load(
         host: &PluginHost,
         bundled: &[(&str, &[u8])],
@@ -49,11 +50,17 @@ impl Registry {
         if let Some(dir) = dir {
             for path in wasm_files(dir)? {
                 let origin = path.display().to_string();
-                let wasm = std::fs::read(&path).map_err(|source| super::LoadError::Read {
-                    origin: origin.clone(),
-                    source,
-                })?;
-                registry.insert(host.load(&origin, &wasm)?)?;
+                let loaded = std::fs::read(&path)
+                    .map_err(|source| super::LoadError::Read {
+                        origin: origin.clone(),
+                        source,
+                    })
+                    .map_err(anyhow::Error::from)
+                    .and_then(|wasm| Ok(host.load(&origin, &wasm)?))
+                    .and_then(|plugin| registry.insert(plugin));
+                if let Err(e) = loaded {
+                    tracing::error!("plugin {origin} is not offered: {e:#}");
+                }
             }
         }
         Ok(registry)

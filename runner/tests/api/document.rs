@@ -307,7 +307,6 @@ fn job_doc_1_to_11_the_document_in_every_state() {
 }
 
 #[test]
-#[ignore = "server bug: a failed job's error (and the synchronous failure answer) has no `instance`; it must be the job's path (JOB-DOC-9, ERR-1, SYNC-4)"]
 fn job_doc_9_error_instance_is_the_job_path() {
     let server = Server::start();
     let failed = id_of(&probe(

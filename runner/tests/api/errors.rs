@@ -272,7 +272,6 @@ fn err_1_2_5_6_problem_documents() {
 }
 
 #[test]
-#[ignore = "server bug: most problem documents have no `instance` (only 404 not-found, 405 and errors after the body was parsed by a start request set it) (ERR-1)"]
 fn err_1_instance_is_the_request_path() {
     let server = Server::start();
     let mut wrong = Vec::new();
@@ -293,7 +292,6 @@ fn err_1_instance_is_the_request_path() {
 }
 
 #[test]
-#[ignore = "server bug: a job id that percent-decodes to invalid UTF-8 (/v1/jobs/%FF) is answered 400 text/plain by the framework instead of a problem document (ERR-1, JOB-DOC-1)"]
 fn err_1_undecodable_ids_are_problem_documents() {
     let server = Server::start();
     for (method, path) in [

@@ -98,7 +98,6 @@ fn events_1_headers_and_unknown_jobs() {
 }
 
 #[test]
-#[ignore = "server bug: the event stream is sent with `Cache-Control: no-cache` (axum's Sse default), not `no-store` (EVENTS-1)"]
 fn events_1_cache_control_is_no_store() {
     let server = Server::start();
     let id = id_of(&probe(&server, quick()));

@@ -254,7 +254,6 @@ fn expiry_4_list_log_and_refused_cancel_are_not_uses() {
 }
 
 #[test]
-#[ignore = "server bug: opening the event stream of a terminal job moves its expiresAt (EXPIRY-4, section 12: events are not a use)"]
 fn expiry_4_events_are_not_a_use() {
     let server = Server::start();
     let (id, done) = finished_with_ttl(&server, 3600, None);
@@ -268,7 +267,6 @@ fn expiry_4_events_are_not_a_use() {
 }
 
 #[test]
-#[ignore = "server bug: GET/HEAD of the result answered with an error (409 for a failed job, 416 for an unsatisfiable range) moves expiresAt (EXPIRY-4)"]
 fn expiry_4_an_error_answer_is_not_a_use() {
     let server = Server::start();
     let failed = id_of(&server.started(

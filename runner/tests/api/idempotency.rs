@@ -475,7 +475,6 @@ fn idem_3_6_concurrent_repeats_create_at_most_one_job() {
 }
 
 #[test]
-#[ignore = "server bug: 409 idempotency-key-in-use is sent without Retry-After (IDEM-6); problems only get Retry-After for 503/429 (runner/src/api/errors.rs)"]
 fn idem_6_key_in_use_carries_retry_after() {
     // The window in which a key is "being accepted" is short, so race until a
     // 409 shows up (or give up: then nothing contradicts IDEM-6).

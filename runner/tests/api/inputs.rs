@@ -68,7 +68,6 @@ fn job_input_6_media_type_replaces_the_default_for_every_kind() {
 }
 
 #[test]
-#[ignore = "server bug (SHOULD): a mediaType string that is not a valid media type is answered 400 malformed-request (no `/`) or accepted (`text/plain garbage`), not 422 invalid-inputs (JOB-INPUT-6)"]
 fn job_input_6_invalid_media_type_is_422() {
     let server = Server::start();
     for media_type in [
@@ -287,7 +286,7 @@ fn job_input_9_declared_max_bytes() {
         .json()
         .unwrap();
     let Some(max) = op["inputs"][0]["maxBytes"].as_u64() else {
-        // The probe declares no maxBytes (PROBE-2 wants 1048576; see probe.rs).
+        // The probe declares no maxBytes (PROBE-2).
         return;
     };
     let max = max as usize;

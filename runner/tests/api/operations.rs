@@ -234,7 +234,6 @@ fn json_compare_compares_documents() {
 }
 
 #[test]
-#[ignore = "server bug: a plugin in --plugins-dir that offers an operation name already taken (here a copy of the bundled probe) makes `longrun serve` refuse to start, instead of not offering it and serving the others (PLUGIN-1)"]
 fn plugin_1_a_duplicate_operation_is_not_offered_and_the_others_are() {
     let dir = tempfile::tempdir().unwrap();
     let bundled = std::path::Path::new(env!("OUT_DIR")).join("bundled/probe.wasm");

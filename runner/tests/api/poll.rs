@@ -205,7 +205,6 @@ fn poll_4_wait_seconds_without_if_none_match_waits_for_the_end() {
 }
 
 #[test]
-#[ignore = "server bug: a long poll of a terminal job whose ETag matches answers 304 at once instead of after waitSeconds (POLL-3, POLL-5)"]
 fn poll_5_a_terminal_job_is_not_answered_before_the_wait() {
     let server = Server::start();
     let id = id_of(&probe(&server, quick()));
@@ -225,7 +224,6 @@ fn poll_5_a_terminal_job_is_not_answered_before_the_wait() {
 }
 
 #[test]
-#[ignore = "server bug (race): a long poll waiting on a job that is deleted wakes on the canceled record and usually reads it back from the store before the delete removes it, answering 200 canceled instead of 404 (POLL-6)"]
 fn poll_6_a_waiting_request_for_a_deleted_job_is_404() {
     let server = Server::start();
     for with_tag in [true, false] {

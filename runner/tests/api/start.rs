@@ -531,7 +531,6 @@ fn job_create_16_output_file_must_stay_in_the_root() {
 }
 
 #[test]
-#[ignore = "server bug: output.file through a symbolic link out of the output root is accepted and written outside it (JOB-CREATE-16)"]
 fn job_create_16_output_file_through_a_symlink_is_422() {
     let root = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
