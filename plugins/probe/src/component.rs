@@ -73,7 +73,7 @@ impl Guest for Probe {
             .collect();
         operation::run(&params, &inputs, &mut ComponentHost)
             .map(|output| Output {
-                media_type: output.media_type.into(),
+                media_type: output.media_type,
                 data: output.data,
             })
             .map_err(|failure| Error {

@@ -3,7 +3,8 @@
 //! It runs for a chosen time in a chosen number of steps, reports progress at
 //! every step, honours cancellation at the next step (or within 20 ms while it
 //! waits), and then succeeds with an echo of its request, with a chosen number of
-//! bytes, or fails with a chosen error. See [`operation`] for the params.
+//! bytes or with its input `data` as it is, or fails with a chosen error. See
+//! [`operation`] for the params.
 //!
 //! The logic is plain Rust that builds and is tested natively, against the
 //! [`operation::Host`] trait; only the `component` module, compiled for `wasm32`,

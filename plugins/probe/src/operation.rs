@@ -8,7 +8,13 @@
 //! - `fail` (`{"code", "message"}`): fail with that error after the last step;
 //! - `resultBytes` (0 to 104 857 600): the result is that many bytes of
 //!   [`pattern`] as `application/octet-stream` instead of the JSON echo;
+//! - `echoInput` (boolean, default `false`): when `true`, the result is the
+//!   bytes of input `data` with its media type instead of the JSON echo; the
+//!   run fails with `invalid-params` at once when `data` was not given;
 //! - `echo` (any JSON): echoed in the JSON result.
+//!
+//! At most one of `resultBytes` and `echoInput` may be given (whatever the
+//! value of `echoInput`); both together are `invalid-params`.
 //!
 //! The run reports stage `prepare` (0 of n), then stage `work` with
 //! `fraction(i, n)` and message `step i of n` after each step, then stage
@@ -30,8 +36,10 @@ pub const DESCRIPTION: &str = "The conformance fixture. Runs for `durationMs` mi
 with the error code `canceled`. Then it fails with `fail.code` and `fail.message` if `fail` is \
 given; otherwise the result is application/json {\"echo\": <echo or null>, \"steps\": n, \
 \"inputs\": [{\"name\", \"mediaType\", \"size\"}]}, or, when `resultBytes` is given, that many \
-bytes of application/octet-stream where byte i is i mod 251. The optional input `data` \
-(any media type) is only measured.";
+bytes of application/octet-stream where byte i is i mod 251, or, when `echoInput` is true, \
+exactly the bytes of the optional input `data` (any media type) with its media type. \
+`resultBytes` and `echoInput` cannot be given together, and `echoInput` without input `data` \
+fails at once with the error code `invalid-params`.";
 /// The stages, in order.
 pub const STAGES: [&str; 3] = ["prepare", "work", "finish"];
 /// The media type of the default (JSON) result.
@@ -41,8 +49,19 @@ pub const BYTES_MEDIA_TYPE: &str = "application/octet-stream";
 /// The one (optional, any media type) input: `(name, description)`.
 pub const INPUT: (&str, &str) = (
     "data",
-    "Any bytes; the result lists its name, media type and size.",
+    "Any bytes; the JSON result lists its name, media type and size, and with `echoInput` the \
+result is these bytes with this media type.",
 );
+
+/// The names of the params, as [`PARAMS_SCHEMA`] lists them.
+pub const PARAM_NAMES: [&str; 6] = [
+    "durationMs",
+    "steps",
+    "fail",
+    "resultBytes",
+    "echoInput",
+    "echo",
+];
 
 /// The largest `durationMs`: one hour.
 pub const MAX_DURATION_MS: u64 = 3_600_000;
@@ -84,16 +103,22 @@ pub const PARAMS_SCHEMA: &str = r#"{
       "additionalProperties": false
     },
     "resultBytes": {
-      "description": "Return this many bytes (byte i is i mod 251) as application/octet-stream instead of the JSON echo.",
+      "description": "Return this many bytes (byte i is i mod 251) as application/octet-stream instead of the JSON echo. Not together with echoInput.",
       "type": "integer",
       "minimum": 0,
       "maximum": 104857600
+    },
+    "echoInput": {
+      "description": "When true, return exactly the bytes of input data, with its media type, instead of the JSON echo; fails with invalid-params when data is not given. Not together with resultBytes.",
+      "type": "boolean",
+      "default": false
     },
     "echo": {
       "description": "Any JSON value, echoed in the JSON result."
     }
   },
-  "additionalProperties": false
+  "additionalProperties": false,
+  "not": { "required": ["resultBytes", "echoInput"] }
 }"#;
 
 /// The probe's params, parsed.
@@ -107,6 +132,8 @@ pub struct Params {
     pub fail: Option<Failure>,
     /// The size of a byte-pattern result, instead of the JSON echo.
     pub result_bytes: Option<u64>,
+    /// Whether the result is input `data`, instead of the JSON echo.
+    pub echo_input: bool,
     /// The value to echo (`null` when not given).
     pub echo: Value,
 }
@@ -118,6 +145,7 @@ impl Default for Params {
             steps: 10,
             fail: None,
             result_bytes: None,
+            echo_input: false,
             echo: Value::Null,
         }
     }
@@ -160,7 +188,7 @@ pub struct InputRef<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     /// The media type of `data`.
-    pub media_type: &'static str,
+    pub media_type: String,
     /// The result bytes.
     pub data: Vec<u8>,
 }
@@ -227,13 +255,15 @@ pub fn parse_params(text: &str) -> Result<Params, Failure> {
     let Value::Object(map) = value else {
         return Err(Failure::invalid_params("params must be a JSON object"));
     };
-    if let Some(unknown) = map
-        .keys()
-        .find(|key| !["durationMs", "steps", "fail", "resultBytes", "echo"].contains(&key.as_str()))
-    {
+    if let Some(unknown) = map.keys().find(|key| !PARAM_NAMES.contains(&key.as_str())) {
         return Err(Failure::invalid_params(format!(
             "unknown param `{unknown}`"
         )));
+    }
+    if map.contains_key("resultBytes") && map.contains_key("echoInput") {
+        return Err(Failure::invalid_params(
+            "`resultBytes` and `echoInput` cannot be given together",
+        ));
     }
     let defaults = Params::default();
     Ok(Params {
@@ -242,8 +272,20 @@ pub fn parse_params(text: &str) -> Result<Params, Failure> {
         steps: integer(&map, "steps", 1, MAX_STEPS)?.unwrap_or(defaults.steps),
         fail: map.get("fail").map(parse_fail).transpose()?,
         result_bytes: integer(&map, "resultBytes", 0, MAX_RESULT_BYTES)?,
+        echo_input: boolean(&map, "echoInput")?.unwrap_or(defaults.echo_input),
         echo: map.get("echo").cloned().unwrap_or(Value::Null),
     })
+}
+
+/// A boolean param.
+fn boolean(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, Failure> {
+    map.get(key)
+        .map(|value| {
+            value.as_bool().ok_or_else(|| {
+                Failure::invalid_params(format!("`{key}` must be a boolean, not {value}"))
+            })
+        })
+        .transpose()
 }
 
 /// An integer param within `min..=max`; JSON Schema counts `5.0` as an integer too.
@@ -300,9 +342,22 @@ fn parse_fail(value: &Value) -> Result<Failure, Failure> {
 ///
 /// # Errors
 ///
-/// `invalid-params`, `canceled`, or the `fail` error when one was asked for.
+/// `invalid-params` (before any progress) when the params are invalid or
+/// `echoInput` is true without input `data`; `canceled`; or the `fail` error
+/// when one was asked for.
 pub fn run(params: &str, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result<Output, Failure> {
     let params = parse_params(params)?;
+    let echoed = if params.echo_input {
+        let data = inputs
+            .iter()
+            .find(|input| input.name == INPUT.0)
+            .ok_or_else(|| {
+                Failure::invalid_params("`echoInput` is true but input `data` was not given")
+            })?;
+        Some(*data)
+    } else {
+        None
+    };
     host.log(
         Level::Info,
         &format!(
@@ -311,7 +366,7 @@ pub fn run(params: &str, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
             params.duration.as_millis()
         ),
     );
-    let outcome = work(&params, inputs, host);
+    let outcome = work(&params, inputs, echoed, host);
     let ending = match &outcome {
         Ok(output) => format!(
             "probe: end: succeeded with {} bytes of {}",
@@ -327,7 +382,12 @@ pub fn run(params: &str, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
     outcome
 }
 
-fn work(params: &Params, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result<Output, Failure> {
+fn work(
+    params: &Params,
+    inputs: &[InputRef<'_>],
+    echoed: Option<InputRef<'_>>,
+    host: &mut dyn Host,
+) -> Result<Output, Failure> {
     let steps = params.steps;
     let canceled =
         |done: u64| Failure::new("canceled", format!("canceled after step {done} of {steps}"));
@@ -351,11 +411,17 @@ fn work(params: &Params, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
     if let Some(failure) = &params.fail {
         return Err(failure.clone());
     }
+    if let Some(input) = echoed {
+        return Ok(Output {
+            media_type: input.media_type.to_owned(),
+            data: input.data.to_vec(),
+        });
+    }
     if let Some(size) = params.result_bytes {
         let size = usize::try_from(size)
             .map_err(|_| Failure::invalid_params("`resultBytes` is too large for this machine"))?;
         return Ok(Output {
-            media_type: BYTES_MEDIA_TYPE,
+            media_type: BYTES_MEDIA_TYPE.to_owned(),
             data: pattern(size),
         });
     }
@@ -365,7 +431,7 @@ fn work(params: &Params, inputs: &[InputRef<'_>], host: &mut dyn Host) -> Result
         .collect();
     let result = json!({"echo": params.echo, "steps": steps, "inputs": inputs});
     Ok(Output {
-        media_type: RESULT_MEDIA_TYPE,
+        media_type: RESULT_MEDIA_TYPE.to_owned(),
         data: result.to_string().into_bytes(),
     })
 }
@@ -467,7 +533,22 @@ mod tests {
     fn schema_is_json_and_closed() {
         let schema: Value = serde_json::from_str(PARAMS_SCHEMA).unwrap();
         assert_eq!(schema["additionalProperties"], false);
-        assert_eq!(schema["properties"].as_object().unwrap().len(), 5);
+        let mut names: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut expected = PARAM_NAMES.to_vec();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+        assert_eq!(schema["properties"]["echoInput"]["type"], "boolean");
+        assert_eq!(schema["properties"]["echoInput"]["default"], false);
+        assert_eq!(
+            schema["not"],
+            json!({"required": ["resultBytes", "echoInput"]})
+        );
     }
 
     #[test]
@@ -570,6 +651,69 @@ mod tests {
     }
 
     #[test]
+    fn echo_input_returns_the_input_as_it_is() {
+        let data = [0, 1, 2, 255, b'{'];
+        let inputs = [InputRef {
+            name: "data",
+            media_type: "image/x-test; q=1",
+            data: &data,
+        }];
+        let mut host = FakeHost::new();
+        let output = run(
+            r#"{"echoInput": true, "steps": 2, "echo": {"ignored": true}}"#,
+            &inputs,
+            &mut host,
+        )
+        .unwrap();
+        assert_eq!(output.media_type, "image/x-test; q=1");
+        assert_eq!(output.data, data);
+        // It runs its steps as usual.
+        assert_eq!(host.updates.len(), 4);
+        assert_eq!(host.updates.last().unwrap().stage, "finish");
+        let empty = [InputRef {
+            name: "data",
+            media_type: "text/plain",
+            data: &[],
+        }];
+        let output = run(r#"{"echoInput": true}"#, &empty, &mut FakeHost::new()).unwrap();
+        assert_eq!(output.media_type, "text/plain");
+        assert!(output.data.is_empty());
+        // `false` is the default: the JSON echo.
+        let output = run(r#"{"echoInput": false}"#, &inputs, &mut FakeHost::new()).unwrap();
+        assert_eq!(output.media_type, "application/json");
+        assert_eq!(
+            parse_params(r#"{"echoInput": false}"#).unwrap(),
+            Params::default()
+        );
+    }
+
+    #[test]
+    fn echo_input_without_data_fails_at_once() {
+        let mut host = FakeHost::new();
+        let failure = run(r#"{"echoInput": true}"#, &[], &mut host).unwrap_err();
+        assert_eq!(failure.code, "invalid-params");
+        assert!(host.updates.is_empty());
+        assert!(host.sleeps.is_empty());
+    }
+
+    #[test]
+    fn fail_wins_over_echo_input() {
+        let data = [7];
+        let inputs = [InputRef {
+            name: "data",
+            media_type: "text/plain",
+            data: &data,
+        }];
+        let failure = run(
+            r#"{"echoInput": true, "steps": 1, "fail": {"code": "boom", "message": "m"}}"#,
+            &inputs,
+            &mut FakeHost::new(),
+        )
+        .unwrap_err();
+        assert_eq!(failure, Failure::new("boom", "m"));
+    }
+
+    #[test]
     fn bad_params_are_invalid_params() {
         for text in [
             "[",
@@ -587,6 +731,11 @@ mod tests {
             r#"{"fail": {"code": "x", "message": "y", "z": 1}}"#,
             r#"{"fail": "x"}"#,
             r#"{"other": 1}"#,
+            r#"{"echoInput": "yes"}"#,
+            r#"{"echoInput": 1}"#,
+            r#"{"echoInput": null}"#,
+            r#"{"resultBytes": 1, "echoInput": true}"#,
+            r#"{"resultBytes": 1, "echoInput": false}"#,
         ] {
             let failure = parse_params(text).unwrap_err();
             assert_eq!(failure.code, "invalid-params", "{text}");
