@@ -559,11 +559,24 @@ fn the_registry_loads_bundled_and_directory_plugins() {
     );
     assert!(registry.get("nope").is_none());
 
+    // A directory plugin that fails to load, or whose operation is taken, is
+    // left out (and logged); the others are served.
     std::fs::write(dir.path().join("another-probe.wasm"), bundled_wasm("probe")).unwrap();
-    let err = Registry::load(host, bundled(), Some(dir.path())).unwrap_err();
-    let message = format!("{err:#}");
+    std::fs::write(dir.path().join("broken.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
+    let registry = Registry::load(host, bundled(), Some(dir.path())).unwrap();
+    let names: Vec<&str> = registry.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["hostile", "json-compare", "probe"]);
+    assert_eq!(registry.get("probe").unwrap().origin(), "bundled:probe");
+
+    // Two plugins with one operation name: the error names both.
+    let mut registry = Registry::default();
+    registry.insert(fixture().probe.clone()).unwrap();
+    let other = host
+        .load("plugins/another-probe.wasm", bundled_wasm("probe"))
+        .unwrap();
+    let message = format!("{:#}", registry.insert(other).unwrap_err());
     assert!(message.contains("bundled:probe"), "{message}");
-    assert!(message.contains("another-probe.wasm"), "{message}");
+    assert!(message.contains("plugins/another-probe.wasm"), "{message}");
 
     let err = Registry::load(host, &[], Some(&dir.path().join("missing"))).unwrap_err();
     assert!(format!("{err:#}").contains("missing"), "{err:#}");
