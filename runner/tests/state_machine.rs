@@ -29,7 +29,7 @@ impl Executor for Scripted {
         &self,
         _operation: &str,
         request: RunRequest,
-        control: &dyn RunControl,
+        control: Arc<dyn RunControl>,
     ) -> Result<Output, RunFailure> {
         let params: serde_json::Value = serde_json::from_str(&request.params_json).unwrap();
         match params["outcome"].as_str() {

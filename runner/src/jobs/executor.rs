@@ -17,7 +17,7 @@ pub trait Executor: Send + Sync + 'static {
         &self,
         operation: &str,
         request: RunRequest,
-        control: &dyn RunControl,
+        control: Arc<dyn RunControl>,
     ) -> Result<Output, RunFailure>;
 }
 
@@ -45,10 +45,10 @@ impl Executor for PluginExecutor {
         &self,
         operation: &str,
         request: RunRequest,
-        control: &dyn RunControl,
+        control: Arc<dyn RunControl>,
     ) -> Result<Output, RunFailure> {
         match self.registry.get(operation) {
-            Some(plugin) => plugin.run(request, control),
+            Some(plugin) => plugin.run_shared(request, control),
             None => Err(RunFailure::Runner(format!(
                 "the operation `{operation}` is no longer loaded in this runner"
             ))),

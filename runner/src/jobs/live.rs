@@ -176,18 +176,18 @@ impl JobLog {
 }
 
 /// What a plugin talks to while it runs: the bridge from the plugin host to the job.
-pub struct JobControl<'a> {
+pub struct JobControl {
     /// The job.
-    pub live: &'a LiveJob,
+    pub live: std::sync::Arc<LiveJob>,
     /// Its log.
-    pub log: &'a JobLog,
+    pub log: JobLog,
     /// The clock.
-    pub clock: &'a dyn Clock,
+    pub clock: std::sync::Arc<dyn Clock>,
 }
 
-impl RunControl for JobControl<'_> {
+impl RunControl for JobControl {
     fn progress(&self, update: ProgressUpdate) {
-        self.live.apply_progress(&update, self.clock);
+        self.live.apply_progress(&update, self.clock.as_ref());
     }
 
     fn log(&self, level: LogLevel, message: &str) {

@@ -80,7 +80,7 @@ impl Jobs {
 
     /// Run one attempt on this worker thread: read the inputs, run the plugin,
     /// keep its result.
-    fn execute(&self, live: &LiveJob, record: &JobRecord) -> Outcome {
+    fn execute(&self, live: &Arc<LiveJob>, record: &JobRecord) -> Outcome {
         let files = &self.inner.files;
         let log = JobLog::new(
             files.clone(),
@@ -117,15 +117,15 @@ impl Jobs {
             inputs,
             timeout: Duration::from_secs(record.timeout_seconds),
         };
-        let control = JobControl {
-            live,
-            log: &log,
-            clock: self.inner.clock.as_ref(),
-        };
+        let control = Arc::new(JobControl {
+            live: live.clone(),
+            log,
+            clock: self.inner.clock.clone(),
+        });
         let outcome = self
             .inner
             .executor
-            .execute(&record.operation, request, &control)
+            .execute(&record.operation, request, control.clone())
             .and_then(|output| {
                 let (size, sha256) = files
                     .write_result(&record.id, &output.data)
@@ -141,6 +141,7 @@ impl Jobs {
                     sha256,
                 })
             });
+        let log = &control.log;
         match &outcome {
             Ok(meta) => log.line("INFO", &format!("succeeded with {} bytes", meta.size)),
             Err(RunFailure::Canceled) => log.line("INFO", "canceled"),
