@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Limits};
+use crate::config::{CallbackLimits, Config, Limits};
 
 /// longrun: a self-hosted runner for long-running operations.
 #[derive(Debug, Parser)]
@@ -80,6 +80,18 @@ pub struct ServeArgs {
     /// The largest request body, in bytes.
     #[arg(long, env = "LONGRUN_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Signs every callback whose job brings no secret (Standard Webhooks; `whsec_` + base64, or plain text).
+    #[arg(long, env = "LONGRUN_CALLBACK_SECRET", hide_env_values = true)]
+    pub callback_secret: Option<String>,
+    /// Attempts of a callback that asks for no number.
+    #[arg(long, env = "LONGRUN_CALLBACK_MAX_ATTEMPTS", default_value_t = 5)]
+    pub callback_max_attempts: u32,
+    /// Initial wait between callback attempts, in seconds, for callbacks that ask for none.
+    #[arg(long, env = "LONGRUN_CALLBACK_INTERVAL", default_value_t = 5)]
+    pub callback_interval: u64,
+    /// How long one callback attempt may take, in seconds.
+    #[arg(long, env = "LONGRUN_CALLBACK_TIMEOUT", default_value_t = 10)]
+    pub callback_timeout: u64,
     /// The largest single input, in bytes.
     #[arg(long, env = "LONGRUN_MAX_INPUT_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_input_bytes: usize,
@@ -110,6 +122,25 @@ impl ServeArgs {
                 anyhow::bail!("--public-url `{url}` must be http or https");
             }
         }
+        let callbacks = CallbackLimits::default();
+        if self.callback_max_attempts == 0 || self.callback_max_attempts > callbacks.max_attempts {
+            anyhow::bail!(
+                "--callback-max-attempts must be between 1 and {}",
+                callbacks.max_attempts
+            );
+        }
+        if self.callback_interval < callbacks.min_interval_seconds
+            || self.callback_interval > callbacks.max_interval_seconds
+        {
+            anyhow::bail!(
+                "--callback-interval must be between {} and {} seconds",
+                callbacks.min_interval_seconds,
+                callbacks.max_interval_seconds
+            );
+        }
+        if self.callback_timeout == 0 {
+            anyhow::bail!("--callback-timeout must be at least 1 second");
+        }
         Ok(Config {
             listen: self.listen,
             data_dir: self.data_dir,
@@ -132,6 +163,13 @@ impl ServeArgs {
                 max_body_bytes: self.max_body_bytes,
                 max_input_bytes: self.max_input_bytes,
                 ..Limits::default()
+            },
+            callbacks: CallbackLimits {
+                default_max_attempts: self.callback_max_attempts,
+                default_interval_seconds: self.callback_interval,
+                timeout: std::time::Duration::from_secs(self.callback_timeout),
+                secret: self.callback_secret,
+                ..callbacks
             },
             ..defaults
         })

@@ -43,6 +43,39 @@ impl Default for Limits {
     }
 }
 
+/// Bounds and defaults of callbacks, and the server-wide signing secret.
+#[derive(Debug, Clone)]
+pub struct CallbackLimits {
+    /// The most attempts a callback may ask for.
+    pub max_attempts: u32,
+    /// Attempts of a callback that asks for no number.
+    pub default_max_attempts: u32,
+    /// The shortest initial interval a callback may ask for.
+    pub min_interval_seconds: u64,
+    /// The longest wait between attempts (also caps backoff and `Retry-After`).
+    pub max_interval_seconds: u64,
+    /// The initial interval of a callback that asks for none.
+    pub default_interval_seconds: u64,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+    /// Signs every callback whose job brings no secret of its own.
+    pub secret: Option<String>,
+}
+
+impl Default for CallbackLimits {
+    fn default() -> Self {
+        Self {
+            max_attempts: 20,
+            default_max_attempts: 5,
+            min_interval_seconds: 1,
+            max_interval_seconds: 3600,
+            default_interval_seconds: 5,
+            timeout: Duration::from_secs(10),
+            secret: None,
+        }
+    }
+}
+
 /// Everything `longrun serve` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -77,6 +110,8 @@ pub struct Config {
     pub fetch_timeout: Duration,
     /// The limits.
     pub limits: Limits,
+    /// Callback bounds, defaults and signing.
+    pub callbacks: CallbackLimits,
 }
 
 impl Default for Config {
@@ -97,6 +132,7 @@ impl Default for Config {
             max_log_bytes: 1024 * 1024,
             fetch_timeout: Duration::from_secs(30),
             limits: Limits::default(),
+            callbacks: CallbackLimits::default(),
         }
     }
 }

@@ -11,7 +11,8 @@
 //! - [`intake`]: a start request checked and resolved into a [`jobs::NewJob`];
 //! - [`jobs`]: the state machine, queue, workers, expiry and crash recovery;
 //! - [`store`]: durable records ([`store::JobStore`], SQLite by default) and files;
-//! - [`plugin`]: the wasmtime host that runs plugins in their sandbox.
+//! - [`plugin`]: the wasmtime host that runs plugins in their sandbox;
+//! - [`callbacks`]: calling clients back, durably, when their jobs end.
 //!
 //! Around them: [`operations`] (the plugins on offer, with compiled schemas),
 //! [`url_guard`] (what outbound URLs may reach), [`confine`] (file paths kept
@@ -19,6 +20,7 @@
 //! [`clock`] (injected time), [`config`], [`cli`] and [`server`] (wiring).
 
 pub mod api;
+pub mod callbacks;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -2,17 +2,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
-use crate::clock::SystemClock;
+use crate::callbacks::{Deliverer, DeliveryConfig};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::jobs::{Jobs, JobsConfig, PluginExecutor};
 use crate::operations::Operations;
 use crate::plugin::{self, HostConfig, PluginHost, Registry};
-use crate::store::{JobFiles, SqliteStore};
+use crate::store::{JobFiles, JobStore, SqliteStore};
 
 /// A started runner: its address and the server future.
 pub struct Server {
@@ -62,12 +64,14 @@ impl Server {
             tracing::info!(operation = %d.name, version = %d.version, origin = %operation.plugin.origin(), "loaded plugin");
         }
 
-        let store = SqliteStore::open(&config.data_dir.join("longrun.db"))?;
+        let store: Arc<dyn JobStore> =
+            Arc::new(SqliteStore::open(&config.data_dir.join("longrun.db"))?);
         let files = JobFiles::open(&config.data_dir)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let jobs = Jobs::start(
-            Arc::new(store),
-            files,
-            Arc::new(SystemClock),
+            store.clone(),
+            files.clone(),
+            clock.clone(),
             Arc::new(PluginExecutor::new(registry)),
             JobsConfig {
                 workers: config.workers,
@@ -84,6 +88,29 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
+
+        let base_url = config
+            .public_url
+            .clone()
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{local_addr}"));
+        let deliverer = Deliverer::new(
+            store,
+            files,
+            clock,
+            DeliveryConfig {
+                allow_private_networks: config.allow_private_networks,
+                secret: config.callbacks.secret.clone(),
+                timeout: config.callbacks.timeout,
+                max_interval: Duration::from_secs(config.callbacks.max_interval_seconds),
+                base_url,
+                concurrency: 64,
+            },
+            jobs.callbacks_ready(),
+        );
+        // Deliveries run on their own tasks, apart from the plugin workers.
+        tokio::spawn(deliverer.run());
+
         let state = AppState {
             jobs,
             operations,

@@ -186,6 +186,7 @@ impl Harness {
                         correlation_id: None,
                         output_file: None,
                         idempotency_key: None,
+                        callback: None,
                     })
                     .await
                     .unwrap();

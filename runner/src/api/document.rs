@@ -55,6 +55,19 @@ pub fn document(record: &JobRecord, base: &BaseUrl) -> Value {
     if let (Status::Failed, Some(error)) = (record.status, &record.error) {
         doc["error"] = json!(error);
     }
+    if let Some(callback) = &record.callback {
+        // Never the secret.
+        doc["callback"] = json!({
+            "url": callback.url,
+            "method": callback.method,
+            "state": callback.state,
+            "attempts": callback.attempts,
+            "maxAttempts": callback.retry.max_attempts,
+            "lastStatusCode": callback.last_status_code,
+            "lastError": callback.last_error,
+            "nextAttemptAt": time(callback.next_attempt_at),
+        });
+    }
     doc
 }
 

@@ -24,6 +24,7 @@ pub const CONFORMANCE_CLASSES: &[&str] = &[
     "multipart",
     "result-range",
     "log",
+    "callbacks",
 ];
 
 /// The service document: who this is, what it claims and its limits.
@@ -50,6 +51,14 @@ pub async fn service_document(State(state): State<AppState>, base: BaseUrl) -> J
             "maxAttempts": config.max_attempts,
             "maxPageSize": limits.max_page_size,
             "memoryLimitBytes": config.memory_limit_bytes,
+            "callbacks": {
+                "maxAttempts": config.callbacks.max_attempts,
+                "defaultMaxAttempts": config.callbacks.default_max_attempts,
+                "minIntervalSeconds": config.callbacks.min_interval_seconds,
+                "maxIntervalSeconds": config.callbacks.max_interval_seconds,
+                "defaultIntervalSeconds": config.callbacks.default_interval_seconds,
+                "timeoutSeconds": config.callbacks.timeout.as_secs(),
+            },
         },
         "links": {
             "self": base.root(),

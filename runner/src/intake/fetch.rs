@@ -25,16 +25,7 @@ pub async fn fetch(name: &str, url: &str, max: usize, config: &Config) -> Result
                 serde_json::json!([{"input": name, "message": message}]),
             )
         })?;
-    let failed = |message: String| {
-        Problem::new(
-            ProblemKind::InvalidInputs,
-            format!("input `{name}`: {message}"),
-        )
-        .with(
-            "errors",
-            serde_json::json!([{"input": name, "message": message}]),
-        )
-    };
+    let failed = |message: String| super::invalid_input(name, message);
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.fetch_timeout)

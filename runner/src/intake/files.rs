@@ -15,16 +15,7 @@ pub async fn read_input_file(
     max: usize,
     config: &Config,
 ) -> Result<Vec<u8>, Problem> {
-    let invalid = |message: String| {
-        Problem::new(
-            ProblemKind::InvalidInputs,
-            format!("input `{name}`: {message}"),
-        )
-        .with(
-            "errors",
-            serde_json::json!([{"input": name, "message": message}]),
-        )
-    };
+    let invalid = |message: String| super::invalid_input(name, message);
     let Some(root) = &config.input_root else {
         return Err(invalid(
             "file inputs need an input root, and this server has none configured (--input-root)"

@@ -8,6 +8,7 @@
 //! schema (422); the TTL, timeout, output file and correlation id are in bounds
 //! (422). A request that passes is a job that can run.
 
+mod callback;
 mod fetch;
 mod files;
 mod form;
@@ -42,12 +43,10 @@ pub async fn prepare(
     let description = operation.plugin.description();
     let limits = &config.limits;
 
-    if raw.callback.is_some() {
-        return Err(Problem::new(
-            ProblemKind::InvalidRequest,
-            "callbacks are not supported by this server yet (the service document does not claim the `callbacks` class)",
-        ));
-    }
+    let callback = match raw.callback {
+        Some(value) => Some(callback::parse(value, config).await?),
+        None => None,
+    };
 
     let specs: BTreeMap<&str, &InputSpec> = description
         .inputs
@@ -151,6 +150,7 @@ pub async fn prepare(
         correlation_id: raw.correlation_id,
         output_file,
         idempotency_key,
+        callback,
     })
 }
 
@@ -280,6 +280,11 @@ fn bounded(
 
 fn input_error(name: &str, message: impl Into<String>) -> Value {
     serde_json::json!({ "input": name, "message": message.into() })
+}
+
+/// An `invalid-inputs` problem about one input.
+fn invalid_input(name: &str, message: impl Into<String>) -> Problem {
+    invalid_inputs(vec![input_error(name, message)])
 }
 
 fn invalid_inputs(errors: Vec<Value>) -> Problem {

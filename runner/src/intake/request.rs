@@ -71,6 +71,7 @@ pub struct RawStart {
     pub callback: Option<Value>,
 }
 
+/// A `400 malformed-request` problem.
 pub(super) fn malformed(detail: impl Into<String>) -> Problem {
     Problem::new(ProblemKind::MalformedRequest, detail)
 }

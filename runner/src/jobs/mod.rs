@@ -96,6 +96,7 @@ struct Inner {
     accepting: Mutex<HashSet<(String, String)>>,
     workers: WorkerPool,
     permits: Arc<Semaphore>,
+    callbacks_ready: Arc<tokio::sync::Notify>,
 }
 
 /// A job's change feed, for long-polls and event streams.
@@ -131,6 +132,7 @@ impl Jobs {
                 live: Mutex::default(),
                 queue: Queue::default(),
                 accepting: Mutex::default(),
+                callbacks_ready: Arc::default(),
             }),
         };
         jobs.recover().await?;
@@ -138,6 +140,11 @@ impl Jobs {
         tokio::spawn(progress::flush_periodically(jobs.clone()));
         tokio::spawn(expiry::sweep_periodically(jobs.clone()));
         Ok(jobs)
+    }
+
+    /// Notified whenever a callback delivery becomes due, for the deliverer.
+    pub fn callbacks_ready(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.callbacks_ready.clone()
     }
 
     /// The engine's configuration.
@@ -371,7 +378,7 @@ impl Jobs {
             .ok_or_else(not_found)?;
         let now = self.inner.clock.now();
         if let Some(expires_at) = record.expires_at {
-            if expires_at <= now {
+            if expires_at <= now && record.may_expire() {
                 self.remove(id).await?;
                 return Err(not_found());
             }

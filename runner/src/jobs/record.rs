@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::Status;
+use crate::callbacks::Callback;
 use crate::problem::Problem;
 
 /// How far a job has come.
@@ -98,6 +99,8 @@ pub struct JobRecord {
     pub request_hash: Option<String>,
     /// Raised on every change; with `attempt` it makes the ETag.
     pub revision: u64,
+    /// The callback, and how its delivery goes.
+    pub callback: Option<Callback>,
 }
 
 impl JobRecord {
@@ -105,5 +108,10 @@ impl JobRecord {
     /// `expiresAt` changes.
     pub fn etag(&self) -> String {
         format!("\"{}.{}\"", self.attempt, self.revision)
+    }
+
+    /// Whether the job may expire: terminal, and no callback delivery pending.
+    pub fn may_expire(&self) -> bool {
+        self.status.is_terminal() && self.callback.as_ref().and_then(|c| c.due_at()).is_none()
     }
 }

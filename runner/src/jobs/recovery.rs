@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::live::{LiveJob, Phase};
-use super::{Jobs, Progress, Status};
+use super::{Jobs, Progress, Status, run};
 use crate::problem::{Problem, ProblemKind};
 
 impl Jobs {
@@ -44,6 +44,7 @@ impl Jobs {
                         )
                         .at(format!("/v1/jobs/{}", record.id)),
                     );
+                    run::schedule_callback(&mut record);
                     self.inner.store.update(&record).await?;
                     failed += 1;
                     continue;

@@ -201,7 +201,8 @@ impl Jobs {
 
     /// Store a terminal record (retrying while the store fails), drop the job
     /// from memory, and publish the record to waiters.
-    async fn commit_terminal(&self, live: &LiveJob, record: JobRecord) -> JobRecord {
+    async fn commit_terminal(&self, live: &LiveJob, mut record: JobRecord) -> JobRecord {
+        let has_callback = schedule_callback(&mut record);
         let mut delay = Duration::from_millis(50);
         while let Err(e) = self.inner.store.update(&record).await {
             tracing::error!(job = %record.id, "could not record the end of a job, retrying: {e}");
@@ -211,7 +212,23 @@ impl Jobs {
         // Readers find the job in the store from now on; then waiters hear of it.
         self.forget(&record.id);
         live.record.send_replace(record.clone());
+        if has_callback {
+            self.inner.callbacks_ready.notify_one();
+        }
         record
+    }
+}
+
+/// Make a terminal job's callback delivery due at once, in the same commit as
+/// the terminal state. Returns whether the job has a callback.
+pub(super) fn schedule_callback(record: &mut JobRecord) -> bool {
+    let at = record.finished_at.unwrap_or(record.updated_at);
+    match record.callback.as_mut() {
+        Some(callback) => {
+            callback.next_attempt_at = Some(at);
+            true
+        }
+        None => false,
     }
 }
 

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::live::{LiveJob, Phase};
 use super::{InputMeta, JobRecord, Jobs, Progress, Status, internal};
+use crate::callbacks::Callback;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::StoreError;
 
@@ -45,6 +46,8 @@ pub struct NewJob {
     pub output_file: Option<String>,
     /// The request's `Idempotency-Key`.
     pub idempotency_key: Option<String>,
+    /// Whom to call back when the job ends.
+    pub callback: Option<Callback>,
 }
 
 /// The answer to a submit.
@@ -88,6 +91,7 @@ impl NewJob {
             "timeoutSeconds": self.timeout_seconds,
             "correlationId": self.correlation_id,
             "output": self.output_file,
+            "callback": self.callback,
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
@@ -170,6 +174,7 @@ impl Jobs {
             idempotency_key: job.idempotency_key.clone(),
             request_hash: Some(request_hash),
             revision: 1,
+            callback: job.callback.clone(),
         };
 
         let files = self.inner.files.clone();

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 pub use files::{JobFiles, write_synced};
 pub use sqlite::SqliteStore;
 
+use crate::callbacks::Callback;
 use crate::jobs::{JobRecord, Progress, Status};
 
 /// Errors from a store.
@@ -92,11 +93,28 @@ pub trait JobStore: Send + Sync + 'static {
     /// Jobs matching `query`, newest first.
     async fn list(&self, query: &ListQuery) -> Result<Vec<JobRecord>, StoreError>;
 
-    /// Ids of terminal jobs whose expiry is at or before `now`, at most `limit`.
+    /// Ids of terminal jobs whose expiry is at or before `now`, at most `limit`;
+    /// a job whose callback delivery is pending does not expire.
     async fn expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<String>, StoreError>;
 
     /// Every queued or running job, oldest first: what recovery picks up after a restart.
     async fn unfinished(&self) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Terminal jobs whose callback delivery is due at `now`, earliest first.
+    async fn due_callbacks(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Record the state of a job's callback delivery (a change of the job: its
+    /// revision is raised).
+    async fn update_callback(
+        &self,
+        id: &str,
+        callback: &Callback,
+        updated_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 
     /// Every job id in the store; used to remove orphaned files at start.
     async fn all_ids(&self) -> Result<Vec<String>, StoreError>;

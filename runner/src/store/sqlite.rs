@@ -12,10 +12,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, typ
 use time::OffsetDateTime;
 
 use super::{JobStore, ListQuery, StoreError};
+use crate::callbacks::Callback;
 use crate::clock::{from_millis, to_millis};
 use crate::jobs::{JobRecord, Progress};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -50,10 +51,18 @@ CREATE INDEX IF NOT EXISTS jobs_active ON jobs (status) WHERE status IN ('queued
 CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant, id);
 ";
 
+/// Version 2: callbacks. `callback_due` is set while a terminal job's delivery
+/// is pending, so due deliveries are one index scan away.
+const MIGRATE_TO_2: &str = "
+ALTER TABLE jobs ADD COLUMN callback TEXT;
+ALTER TABLE jobs ADD COLUMN callback_due INTEGER;
+CREATE INDEX IF NOT EXISTS jobs_by_callback_due ON jobs (callback_due) WHERE callback_due IS NOT NULL;
+";
+
 const COLUMNS: &str = "id, tenant, operation, operation_version, status, attempt, created_at, \
     started_at, finished_at, updated_at, expires_at, ttl_seconds, timeout_seconds, \
     correlation_id, params, inputs, output_file, progress, result, error, idempotency_key, \
-    request_hash, revision";
+    request_hash, revision, callback, callback_due";
 
 const READERS: usize = 4;
 
@@ -90,6 +99,9 @@ impl SqliteStore {
             )));
         }
         writer.execute_batch(SCHEMA).map_err(backend)?;
+        if version < 2 {
+            writer.execute_batch(MIGRATE_TO_2).map_err(backend)?;
+        }
         writer
             .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(backend)?;
@@ -196,7 +208,22 @@ fn record_params(job: &JobRecord) -> Vec<Value> {
         text(&job.idempotency_key),
         text(&job.request_hash),
         Value::Integer(job.revision as i64),
+        job.callback
+            .as_ref()
+            .map(|c| Value::Text(json(c)))
+            .unwrap_or(Value::Null),
+        callback_due(job),
     ]
+}
+
+/// When a terminal job's pending delivery is due; NULL otherwise.
+fn callback_due(job: &JobRecord) -> Value {
+    job.callback
+        .as_ref()
+        .filter(|_| job.status.is_terminal())
+        .and_then(|c| c.due_at())
+        .map(|t| Value::Integer(to_millis(t)))
+        .unwrap_or(Value::Null)
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
@@ -238,6 +265,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         idempotency_key: row.get(20)?,
         request_hash: row.get(21)?,
         revision: row.get::<_, i64>(22)? as u64,
+        callback: opt(23, row.get(23)?)?,
     })
 }
 
@@ -423,7 +451,8 @@ impl JobStore for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2",
+                    "SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?1 \
+                     AND callback_due IS NULL LIMIT ?2",
                 )
                 .map_err(backend)?;
             let rows = stmt
@@ -444,6 +473,47 @@ impl JobStore for SqliteStore {
                 .map_err(backend)?;
             let rows = stmt.query_map([], from_row).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn due_callbacks(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE callback_due IS NOT NULL AND callback_due <= ?1 \
+                     ORDER BY callback_due LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![to_millis(now), limit as i64], from_row)
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update_callback(
+        &self,
+        id: &str,
+        callback: &Callback,
+        updated_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        let due = callback.due_at().map(to_millis);
+        let callback = json(callback);
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE jobs SET callback = ?2, callback_due = ?3, updated_at = ?4, \
+                 revision = revision + 1 WHERE id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id, callback, due, to_millis(updated_at)]))
+            .map(|_| ())
+            .map_err(backend)
         })
         .await
     }
@@ -497,6 +567,7 @@ mod tests {
             idempotency_key: None,
             request_hash: None,
             revision: 1,
+            callback: None,
         }
     }
 

@@ -209,17 +209,18 @@ fn job_multipart_1_3_4_malformed_forms_are_400() {
             "malformed-request",
         );
     }
-    // JOB-MULTIPART-4: except callback (JOB-CREATE-11).
+    // JOB-MULTIPART-4: `callback` is a JSON field, validated as in JSON
+    // (here refused by the URL guard: URL-GUARD-6).
     problem(
         post_multipart(
             &server,
             "probe",
-            &[field("callback", "{\"url\": \"https://example.com\"}")],
+            &[field("callback", "{\"url\": \"http://127.0.0.1/hook\"}")],
         )
         .send()
         .unwrap(),
         422,
-        "invalid-request",
+        "url-not-allowed",
     );
     assert_eq!(list(&server, "")["jobs"], json!([]), "JOB-CREATE-6");
 }

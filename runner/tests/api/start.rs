@@ -188,7 +188,7 @@ fn job_create_7_checks_run_in_order() {
             Some("application/json"),
             None,
             None,
-            r#"{"callback": {}, "inputs": {"nope": {"text": "x"}}}"#.into(),
+            r#"{"callback": {"url": "http://127.0.0.1/hook", "method": "PUT"}, "inputs": {"nope": {"text": "x"}}}"#.into(),
         ),
         422,
         "invalid-request",
@@ -368,19 +368,33 @@ fn job_create_10_malformed_json_bodies() {
 }
 
 #[test]
-fn job_create_11_callback_is_refused() {
+fn job_create_11_callback_2_3_url_guard_6_callback_is_validated() {
+    // This server claims `callbacks`, so the member is validated (CALLBACK-2/3).
     let server = Server::start();
-    for callback in [
-        json!({"url": "https://example.com/hook"}),
-        json!(null),
-        json!("x"),
-    ] {
+    for callback in [json!(null), json!("x"), json!({}), json!({"url": 7})] {
         problem(
             server.start_job("probe", &json!({"params": quick(), "callback": callback})),
-            422,
-            "invalid-request",
+            400,
+            "malformed-request",
         );
     }
+    problem(
+        server.start_job(
+            "probe",
+            &json!({"params": quick(), "callback": {"url": "http://127.0.0.1/hook", "method": "PATCH"}}),
+        ),
+        422,
+        "invalid-request",
+    );
+    // Without --allow-private-networks a loopback receiver is refused (URL-GUARD-6).
+    problem(
+        server.start_job(
+            "probe",
+            &json!({"params": quick(), "callback": {"url": "http://127.0.0.1/hook"}}),
+        ),
+        422,
+        "url-not-allowed",
+    );
 }
 
 #[test]

@@ -1,0 +1,294 @@
+//! The deliverer: finds due deliveries in the store and makes one attempt at
+//! each, on its own tasks, recording the outcome back in the store.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use serde_json::json;
+use tokio::sync::{Notify, Semaphore};
+
+use super::schedule::{parse_retry_after, wait_after};
+use super::{Callback, DeliveryState, Method, signature};
+use crate::api::document::document;
+use crate::api::urls::BaseUrl;
+use crate::clock::{Clock, rfc3339};
+use crate::jobs::JobRecord;
+use crate::store::{JobFiles, JobStore};
+use crate::url_guard;
+
+/// How the deliverer behaves.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Whether receivers on loopback and private networks may be contacted.
+    pub allow_private_networks: bool,
+    /// The server-wide signing secret, for jobs that bring none.
+    pub secret: Option<String>,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+    /// The longest wait between attempts.
+    pub max_interval: Duration,
+    /// The base of the URLs in the event's job document.
+    pub base_url: String,
+    /// How many attempts may be under way at once.
+    pub concurrency: usize,
+}
+
+/// Delivers callbacks.
+pub struct Deliverer {
+    store: Arc<dyn JobStore>,
+    files: JobFiles,
+    clock: Arc<dyn Clock>,
+    config: DeliveryConfig,
+    ready: Arc<Notify>,
+    in_flight: Mutex<HashSet<String>>,
+    slots: Arc<Semaphore>,
+}
+
+/// How one attempt went.
+enum Answer {
+    /// The receiver answered with this status (and maybe a `Retry-After`).
+    Status(u16, Option<Duration>),
+    /// No answer: refused by the guard, connection error or timeout.
+    Error(String),
+}
+
+impl Deliverer {
+    /// A deliverer over `store`; `ready` is notified when a delivery may have
+    /// become due.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        files: JobFiles,
+        clock: Arc<dyn Clock>,
+        config: DeliveryConfig,
+        ready: Arc<Notify>,
+    ) -> Arc<Deliverer> {
+        Arc::new(Deliverer {
+            slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            store,
+            files,
+            clock,
+            config,
+            ready,
+            in_flight: Mutex::default(),
+        })
+    }
+
+    /// Deliver forever: every due delivery gets an attempt, at most
+    /// `concurrency` at once.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            self.start_due().await;
+            tokio::select! {
+                () = self.ready.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    }
+
+    /// Start an attempt for every due delivery not already under way.
+    pub async fn start_due(self: &Arc<Self>) {
+        let due = match self.store.due_callbacks(self.clock.now(), 256).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!("could not look for due callbacks: {e}");
+                return;
+            }
+        };
+        for record in due {
+            if !self
+                .in_flight
+                .lock()
+                .expect("lock")
+                .insert(record.id.clone())
+            {
+                continue;
+            }
+            let permit = self
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            let deliverer = self.clone();
+            tokio::spawn(async move {
+                let id = record.id.clone();
+                deliverer.attempt(record).await;
+                deliverer.in_flight.lock().expect("lock").remove(&id);
+                drop(permit);
+            });
+        }
+    }
+
+    /// Make one attempt at the delivery of `record`'s callback and record it.
+    async fn attempt(&self, record: JobRecord) {
+        let Some(mut callback) = record.callback.clone() else {
+            return;
+        };
+        let base = BaseUrl(self.config.base_url.clone());
+        let body = callback
+            .body
+            .get_or_insert_with(|| event(&record, &base))
+            .clone();
+        let answer = self.send(&record.id, &callback, &body).await;
+        let now = self.clock.now();
+        callback.attempts += 1;
+        let attempt = callback.attempts;
+        let (outcome, retry_after) = match answer {
+            Answer::Status(code, retry_after) => {
+                callback.last_status_code = Some(code);
+                callback.last_error = None;
+                (format!("answered {code}"), retry_after)
+            }
+            Answer::Error(error) => {
+                callback.last_error = Some(error.clone());
+                (error, None)
+            }
+        };
+        callback.state = match callback.last_status_code {
+            Some(code) if callback.last_error.is_none() && (200..300).contains(&code) => {
+                DeliveryState::Delivered
+            }
+            Some(410) if callback.last_error.is_none() => DeliveryState::Stopped,
+            _ if attempt >= callback.retry.max_attempts => DeliveryState::Failed,
+            _ => DeliveryState::Pending,
+        };
+        callback.next_attempt_at = match callback.state {
+            DeliveryState::Pending => Some(
+                now + wait_after(
+                    &callback.retry,
+                    attempt,
+                    retry_after,
+                    self.config.max_interval,
+                ),
+            ),
+            _ => None,
+        };
+        let next = match (callback.state, callback.next_attempt_at) {
+            (DeliveryState::Pending, Some(at)) => format!("next attempt at {}", rfc3339(at)),
+            (state, _) => format!("delivery {}", state_name(state)),
+        };
+        let line = format!(
+            "{} CALLBACK attempt {attempt} of {} to {}: {outcome}; {next}\n",
+            rfc3339(now),
+            callback.retry.max_attempts,
+            callback.url
+        );
+        if let Err(e) = self.store.update_callback(&record.id, &callback, now).await {
+            tracing::warn!(job = %record.id, "could not record a callback attempt: {e}");
+        }
+        let files = self.files.clone();
+        let id = record.id.clone();
+        let _ = tokio::task::spawn_blocking(move || files.append_log(&id, &line)).await;
+    }
+
+    /// Send the event once.
+    async fn send(&self, id: &str, callback: &Callback, body: &str) -> Answer {
+        let url = match callback.method {
+            Method::Post => callback.url.clone(),
+            Method::Get => with_job_id(&callback.url, id),
+        };
+        let checked = match url_guard::check(&url, self.config.allow_private_networks).await {
+            Ok(checked) => checked,
+            Err(problem) => {
+                return Answer::Error(format!(
+                    "not contacted: {}",
+                    problem.detail.unwrap_or_default()
+                ));
+            }
+        };
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.config.timeout)
+            .user_agent(concat!("longrun/", env!("CARGO_PKG_VERSION")));
+        if let Some(url::Host::Domain(domain)) = checked.url.host() {
+            builder = builder.resolve_to_addrs(domain, &checked.addrs);
+        }
+        let client = match builder.build() {
+            Ok(client) => client,
+            Err(e) => return Answer::Error(format!("could not prepare the request: {e}")),
+        };
+        let webhook_id = format!("msg_{id}");
+        let timestamp = self.clock.now().unix_timestamp();
+        let signed_body = match callback.method {
+            Method::Post => body.as_bytes(),
+            Method::Get => b"",
+        };
+        let mut request = match callback.method {
+            Method::Post => client
+                .post(checked.url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_owned()),
+            Method::Get => client.get(checked.url.clone()),
+        }
+        .header("webhook-id", &webhook_id)
+        .header("webhook-timestamp", timestamp.to_string());
+        if let Some(secret) = callback.secret.as_ref().or(self.config.secret.as_ref()) {
+            request = request.header(
+                "webhook-signature",
+                signature::sign(secret, &webhook_id, timestamp, signed_body),
+            );
+        }
+        match request.send().await {
+            Ok(response) => {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, self.clock.now()));
+                Answer::Status(response.status().as_u16(), retry_after)
+            }
+            Err(e) if e.is_timeout() => Answer::Error(format!(
+                "no answer within {} s",
+                self.config.timeout.as_secs_f64()
+            )),
+            Err(e) => Answer::Error(format!("request failed: {e}")),
+        }
+    }
+}
+
+/// The event the receiver gets: `{type, timestamp, data: <job document>}`.
+fn event(record: &JobRecord, base: &BaseUrl) -> String {
+    let at = record.finished_at.unwrap_or(record.updated_at);
+    json!({
+        "type": format!("job.{}", record.status),
+        "timestamp": rfc3339(at),
+        "data": document(record, base),
+    })
+    .to_string()
+}
+
+/// `url` with `jobId=<id>` added to its query.
+fn with_job_id(url: &str, id: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.query_pairs_mut().append_pair("jobId", id);
+            parsed.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+fn state_name(state: DeliveryState) -> &'static str {
+    match state {
+        DeliveryState::Pending => "pending",
+        DeliveryState::Delivered => "delivered",
+        DeliveryState::Failed => "failed",
+        DeliveryState::Stopped => "stopped",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_urls_carry_the_job_id() {
+        assert_eq!(with_job_id("http://h/cb", "01"), "http://h/cb?jobId=01");
+        assert_eq!(
+            with_job_id("http://h/cb?x=1", "01"),
+            "http://h/cb?x=1&jobId=01"
+        );
+    }
+}
