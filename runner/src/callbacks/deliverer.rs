@@ -282,6 +282,222 @@ fn state_name(state: DeliveryState) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callbacks::{Backoff, RetryPolicy};
+    use crate::clock::{ManualClock, from_millis};
+    use crate::jobs::{JobRecord, Progress, Status};
+    use crate::store::SqliteStore;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A terminal job with a callback to `url`, due at `at`.
+    fn finished_job(url: &str, at: time::OffsetDateTime) -> JobRecord {
+        let mut callback = Callback::new(
+            url.to_owned(),
+            Method::Post,
+            Some("whsec_c2VjcmV0LWtleQ==".into()),
+            RetryPolicy {
+                max_attempts: 3,
+                initial_interval_seconds: 10,
+                backoff: Backoff::Exponential,
+            },
+        );
+        callback.next_attempt_at = Some(at);
+        JobRecord {
+            id: "0190f0e4-7c4b-7000-8000-000000000001".into(),
+            tenant: String::new(),
+            operation: "probe".into(),
+            operation_version: "1".into(),
+            status: Status::Succeeded,
+            attempt: 1,
+            created_at: at,
+            started_at: Some(at),
+            finished_at: Some(at),
+            updated_at: at,
+            expires_at: Some(at + Duration::from_secs(60)),
+            ttl_seconds: 60,
+            timeout_seconds: 60,
+            correlation_id: None,
+            params: json!({}),
+            inputs: vec![],
+            output_file: None,
+            progress: Progress::default(),
+            result: None,
+            error: None,
+            idempotency_key: None,
+            request_hash: None,
+            revision: 3,
+            callback: Some(callback),
+        }
+    }
+
+    struct Fixture {
+        store: Arc<dyn JobStore>,
+        clock: Arc<ManualClock>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture(record: &JobRecord) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+        store.insert(record).await.unwrap();
+        Fixture {
+            store,
+            clock: Arc::new(ManualClock::new(record.finished_at.unwrap())),
+            _dir: dir,
+        }
+    }
+
+    fn deliverer(f: &Fixture, allow_private_networks: bool) -> Arc<Deliverer> {
+        Deliverer::new(
+            f.store.clone(),
+            JobFiles::open(f._dir.path()).unwrap(),
+            f.clock.clone(),
+            DeliveryConfig {
+                allow_private_networks,
+                secret: None,
+                timeout: Duration::from_secs(5),
+                max_interval: Duration::from_secs(3600),
+                base_url: "http://runner.test".into(),
+                concurrency: 4,
+            },
+            Arc::default(),
+        )
+    }
+
+    /// Answer one request on `listener` with `status`, returning what came in.
+    fn answer_one(listener: &TcpListener, status: u16) -> String {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length = text[..head_end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if request.len() >= head_end + 4 + length || n == 0 {
+                    break;
+                }
+            }
+        }
+        write!(
+            stream,
+            "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    }
+
+    async fn callback_of(f: &Fixture, id: &str) -> Callback {
+        f.store.get(id).await.unwrap().unwrap().callback.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retries_follow_the_schedule_in_injected_time() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let record = finished_job(&url, from_millis(1_800_000_000_000));
+        let f = fixture(&record).await;
+        let d = deliverer(&f, true);
+        let receiver = std::thread::spawn(move || {
+            let first = answer_one(&listener, 500);
+            let second = answer_one(&listener, 200);
+            (first, second)
+        });
+
+        d.start_due().await;
+        let after_first = crate::clock::to_millis(f.clock.now()) + 10_000;
+        let first = wait_for_attempts(&f, &record.id, 1).await;
+        assert_eq!(first.state, DeliveryState::Pending);
+        assert_eq!(first.last_status_code, Some(500));
+        assert_eq!(
+            first.next_attempt_at.map(crate::clock::to_millis),
+            Some(after_first)
+        );
+
+        // Not due until the clock reaches the next attempt.
+        f.clock.advance(Duration::from_millis(9_999));
+        assert!(
+            f.store
+                .due_callbacks(f.clock.now(), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        f.clock.advance(Duration::from_millis(1));
+        assert_eq!(
+            f.store
+                .due_callbacks(f.clock.now(), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        d.start_due().await;
+        let second = wait_for_attempts(&f, &record.id, 2).await;
+        assert_eq!(second.state, DeliveryState::Delivered);
+        assert_eq!(second.next_attempt_at, None);
+        let (first_request, second_request) = receiver.join().unwrap();
+        for request in [&first_request, &second_request] {
+            assert!(
+                request.contains("webhook-id: msg_0190f0e4-7c4b-7000-8000-000000000001"),
+                "{request}"
+            );
+            assert!(request.contains("webhook-signature: v1,"), "{request}");
+        }
+        // The body is the same bytes on every attempt.
+        let body = |r: &str| r.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        assert_eq!(body(&first_request), body(&second_request));
+        assert!(body(&first_request).contains("\"type\":\"job.succeeded\""));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_name_that_resolves_to_a_private_address_is_not_contacted_at_delivery() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        // `localhost` resolves to loopback: refused when private networks are not allowed.
+        let url = format!(
+            "http://localhost:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        let record = finished_job(&url, from_millis(1_800_000_000_000));
+        let f = fixture(&record).await;
+        deliverer(&f, false).start_due().await;
+        let callback = wait_for_attempts(&f, &record.id, 1).await;
+        assert!(
+            callback
+                .last_error
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("not contacted"),
+            "{callback:?}"
+        );
+        assert_eq!(callback.last_status_code, None);
+        assert!(matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+    }
+
+    async fn wait_for_attempts(f: &Fixture, id: &str, attempts: u32) -> Callback {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let callback = callback_of(f, id).await;
+            if callback.attempts >= attempts {
+                return callback;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no attempt {attempts}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 
     #[test]
     fn get_urls_carry_the_job_id() {

@@ -1,6 +1,6 @@
-//! Delivery: attempts, retries and their spacing, the outcome of each answer,
-//! the event body and headers, GET delivery, `Retry-After`, the job document's
-//! `callback` member and the job log.
+//! Delivery (spec section 24.3 to 24.8): attempts, retries and their spacing,
+//! the outcome of each answer, the event body and headers, GET delivery,
+//! `Retry-After`, the job document's `callback` member, expiry and the job log.
 
 use std::time::Duration;
 
@@ -14,16 +14,20 @@ fn user_agent() -> String {
     format!("longrun/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The headers and body every POST attempt of job `id` must carry (no secret
-/// set anywhere: no signature).
-fn assert_event_attempt(attempt: &Attempt, id: &str, kind: &str) -> Value {
-    assert_eq!(attempt.method, "POST", "the default method");
-    assert_eq!(attempt.must_header("webhook-id"), format!("msg_{id}"));
+/// CALLBACK-8, CALLBACK-10: the headers and body every POST attempt of job
+/// `id` must carry; `base` is where the job's URLs must point.
+fn assert_event_attempt(attempt: &Attempt, id: &str, kind: &str, base: &str) -> Value {
+    assert_eq!(attempt.method, "POST", "CALLBACK-4: the default method");
+    assert_eq!(
+        attempt.must_header("webhook-id"),
+        format!("msg_{id}"),
+        "CALLBACK-10"
+    );
     let media_type = attempt.must_header("content-type");
     assert_eq!(
         media_type.split(';').next().unwrap().trim(),
         "application/json",
-        "Content-Type"
+        "CALLBACK-8: Content-Type"
     );
     assert_eq!(attempt.must_header("user-agent"), user_agent());
     let stamp: i64 = attempt
@@ -33,18 +37,36 @@ fn assert_event_attempt(attempt: &Attempt, id: &str, kind: &str) -> Value {
     let arrived = attempt.wall.unix_timestamp();
     assert!(
         (stamp - arrived).abs() <= 5,
-        "webhook-timestamp {stamp} is not the time of this attempt ({arrived})"
+        "CALLBACK-10: webhook-timestamp {stamp} is not the time of this attempt ({arrived})"
     );
     let event = attempt.json();
+    assert_gen_2(&event["timestamp"]);
     assert_eq!(event["type"], format!("job.{kind}"), "{event}");
     assert_eq!(event["data"]["id"], id, "{event}");
     assert_eq!(event["data"]["status"], kind, "{event}");
     assert_eq!(
         time_value(&event["timestamp"]),
         time_value(&event["data"]["finishedAt"]),
-        "the event timestamp is the terminal transition: {event}"
+        "CALLBACK-8: the event timestamp is finishedAt: {event}"
+    );
+    assert_eq!(
+        event["data"]["links"]["self"],
+        format!("{base}/v1/jobs/{id}"),
+        "CALLBACK-8: absolute URLs in data"
     );
     event
+}
+
+/// GEN-2: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn assert_gen_2(value: &Value) {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("{value} is not a string"));
+    assert!(
+        text.len() == 24 && text.ends_with('Z') && text.as_bytes()[19] == b'.',
+        "GEN-2: `{text}`"
+    );
+    parse_time(text);
 }
 
 #[test]
@@ -78,6 +100,7 @@ fn acceptance_1_500_500_200_is_three_attempts_with_one_webhook_id_spaced_by_the_
         let callback = callback_of(&after_first);
         assert_eq!(callback["state"], "pending", "{callback}");
         assert_eq!(callback["lastStatusCode"], 500, "{callback}");
+        assert!(callback["lastError"].is_null(), "CALLBACK-23: {callback}");
         let next = time_value(&callback["nextAttemptAt"]);
         assert!(
             next + SLACK >= first.wall + Duration::from_secs(1),
@@ -95,6 +118,7 @@ fn acceptance_1_500_500_200_is_three_attempts_with_one_webhook_id_spaced_by_the_
     assert_eq!(callback["attempts"], 3, "{callback}");
     assert_eq!(callback["maxAttempts"], 5, "{callback}");
     assert_eq!(callback["lastStatusCode"], 200, "{callback}");
+    assert!(callback["lastError"].is_null(), "CALLBACK-23: {callback}");
     assert!(callback["nextAttemptAt"].is_null(), "{callback}");
 
     // Exactly three, and no more after the delivery ended.
@@ -107,7 +131,7 @@ fn acceptance_1_500_500_200_is_three_attempts_with_one_webhook_id_spaced_by_the_
     assert_eq!(attempts.len(), 3, "attempts: {attempts:#?}");
     let events: Vec<Value> = attempts
         .iter()
-        .map(|a| assert_event_attempt(a, &id, "succeeded"))
+        .map(|a| assert_event_attempt(a, &id, "succeeded", &server.base))
         .collect();
     assert_eq!(
         time_value(&events[0]["timestamp"]),
@@ -137,25 +161,54 @@ fn the_job_log_has_a_line_per_attempt() {
     let id = quick_with(&server, json!({"url": url, "retry": fixed(3, 1)}));
     await_callback(&server, &id, "delivered");
     let lines = callback_log_lines(&server, &id, 2);
-    assert_eq!(lines.len(), 2, "{lines:#?}");
-    // "<time> CALLBACK attempt 1 of 3 to <url>: 500 Internal Server Error; next attempt at <time>"
-    let words: Vec<&str> = lines[0].splitn(3, ' ').collect();
-    parse_time(words[0]);
-    assert_eq!(words[1], "CALLBACK", "{}", lines[0]);
-    assert!(
-        words[2].starts_with(&format!("attempt 1 of 3 to {url}: 500")),
-        "the attempt, the URL and the status: {}",
-        lines[0]
+    assert_eq!(
+        lines.len(),
+        2,
+        "CALLBACK-26: one line per attempt: {lines:#?}"
     );
-    let next = words[2]
-        .split_once("; next attempt at ")
-        .unwrap_or_else(|| panic!("the next attempt's time: {}", lines[0]))
-        .1;
-    parse_time(next.trim());
+    // "<time> CALLBACK attempt <n> of <max> to <url>: <outcome>; <next>"
+    let message = |line: &str| {
+        let (time, rest) = line.split_once(' ').unwrap();
+        assert_gen_2(&json!(time));
+        rest.strip_prefix("CALLBACK ")
+            .unwrap_or_else(|| panic!("CALLBACK-26: level CALLBACK: {line}"))
+            .to_owned()
+    };
+    let first = message(&lines[0]);
+    let next = first
+        .strip_prefix(&format!(
+            "attempt 1 of 3 to {url}: answered 500; next attempt at "
+        ))
+        .unwrap_or_else(|| panic!("CALLBACK-26: {}", lines[0]));
+    assert_gen_2(&json!(next));
+    assert_eq!(
+        message(&lines[1]),
+        format!("attempt 2 of 3 to {url}: answered 200; delivery delivered"),
+        "CALLBACK-26"
+    );
+    // The other endings.
+    receiver.script("/gone", [status(410)]);
+    let gone = quick_with(
+        &server,
+        json!({"url": receiver.url("/gone"), "retry": fixed(3, 1)}),
+    );
+    let refused_url = format!("http://127.0.0.1:{}/x", closed_port());
+    let refused = quick_with(&server, json!({"url": refused_url, "retry": fixed(1, 1)}));
+    let line = &callback_log_lines(&server, &gone, 1)[0];
+    assert_eq!(
+        message(line),
+        format!(
+            "attempt 1 of 3 to {}: answered 410; delivery stopped",
+            receiver.url("/gone")
+        ),
+        "CALLBACK-26"
+    );
+    let line = message(&callback_log_lines(&server, &refused, 1)[0]);
     assert!(
-        lines[1].contains(&format!("CALLBACK attempt 2 of 3 to {url}: 200")),
-        "{}",
-        lines[1]
+        line.starts_with(&format!("attempt 1 of 1 to {refused_url}: "))
+            && line.ends_with("; delivery failed")
+            && !line.contains("answered"),
+        "CALLBACK-26: an error is described: {line}"
     );
 }
 
@@ -204,10 +257,22 @@ fn acceptance_1_410_stops_after_one_attempt() {
 }
 
 #[test]
-fn used_up_attempts_fail_the_delivery_whatever_the_error() {
+fn callback_14_used_up_attempts_fail_the_delivery_whatever_the_error() {
     let receiver = Receiver::start();
     receiver.script("/bad", [status(500), status(500), status(200)]);
     let server = Server::start_with(LOOPBACK);
+    // URL-GUARD-8: a redirect is a failed attempt, and is not followed.
+    receiver.script(
+        "/moved",
+        [
+            status(302).header("Location", &receiver.url("/elsewhere")),
+            status(307).header("Location", "/elsewhere"),
+        ],
+    );
+    let redirected = quick_with(
+        &server,
+        json!({"url": receiver.url("/moved"), "retry": fixed(2, 1)}),
+    );
     // Error answers.
     let answered = quick_with(
         &server,
@@ -223,10 +288,19 @@ fn used_up_attempts_fail_the_delivery_whatever_the_error() {
     let callback = callback_of(&done);
     assert_eq!(callback["attempts"], 2, "{callback}");
     assert_eq!(callback["lastStatusCode"], 500, "{callback}");
+    assert!(callback["lastError"].is_null(), "CALLBACK-23: {callback}");
     assert!(callback["nextAttemptAt"].is_null(), "{callback}");
     assert_eq!(
         done["status"], "succeeded",
-        "delivery never changes the job"
+        "CALLBACK-19: delivery never changes the job"
+    );
+
+    let done = await_callback(&server, &redirected, "failed");
+    assert_eq!(done["callback"]["attempts"], 2, "{done}");
+    assert_eq!(done["callback"]["lastStatusCode"], 307, "{done}");
+    assert!(
+        receiver.attempts_to("/elsewhere").is_empty(),
+        "URL-GUARD-8: redirects are not followed"
     );
 
     let done = await_callback(&server, &refused, "failed");
@@ -317,6 +391,16 @@ fn acceptance_1_retry_after_is_honoured_in_both_forms() {
         json!({"url": receiver.url("/date"), "retry": fixed(3, 1)}),
     );
 
+    // An invalid Retry-After is ignored: the 1 s schedule applies.
+    receiver.script(
+        "/invalid",
+        [status(503).header("Retry-After", "soon"), status(200)],
+    );
+    let invalid = quick_with(
+        &server,
+        json!({"url": receiver.url("/invalid"), "retry": fixed(3, 1)}),
+    );
+
     let first = receiver.await_attempts("/delta", 1)[0].clone();
     let waiting = poll_job(&server, &delta, "after its first attempt", |doc| {
         doc["callback"]["attempts"].as_u64() >= Some(1)
@@ -329,6 +413,14 @@ fn acceptance_1_retry_after_is_honoured_in_both_forms() {
             first.wall
         );
     }
+
+    await_callback(&server, &invalid, "delivered");
+    let gap = gaps(&receiver.attempts_to("/invalid"))[0];
+    assert_gap_at_least(gap, Duration::from_secs(1), 1);
+    assert!(
+        gap < Duration::from_secs(2500) / 1000,
+        "CALLBACK-17: an invalid Retry-After is ignored, yet the wait was {gap:?}"
+    );
 
     for (id, path, wait) in [
         (&delta, "/delta", Duration::from_secs(3)),
@@ -390,7 +482,7 @@ fn failed_and_canceled_jobs_are_delivered_too() {
         assert_eq!(done["status"], kind);
         let attempts = receiver.await_attempts(path, 1);
         assert_eq!(attempts.len(), 1, "{path}");
-        let event = assert_event_attempt(&attempts[0], id, kind);
+        let event = assert_event_attempt(&attempts[0], id, kind, &server.base);
         assert_eq!(
             time_value(&event["timestamp"]),
             time_value(&done["finishedAt"])
@@ -413,7 +505,8 @@ fn multipart(boundary: &str, fields: &[(&str, &str)]) -> Vec<u8> {
 #[test]
 fn a_multipart_start_takes_the_callback_part_as_json_text() {
     let receiver = Receiver::start();
-    let server = Server::start_with(LOOPBACK);
+    let public = "https://jobs.example.test";
+    let server = Server::start_with(&["--allow-private-networks", "--public-url", public]);
     let boundary = "callback-test-boundary-x3Q9";
     let callback = json!({"url": receiver.url("/form"), "retry": fixed(2, 1)}).to_string();
     let response = client()
@@ -435,7 +528,8 @@ fn a_multipart_start_takes_the_callback_part_as_json_text() {
     await_callback(&server, &id, "delivered");
     let attempts = receiver.await_attempts("/form", 1);
     assert_eq!(attempts.len(), 1);
-    assert_event_attempt(&attempts[0], &id, "succeeded");
+    // CALLBACK-8: the job's URLs are built from the public base URL.
+    assert_event_attempt(&attempts[0], &id, "succeeded", public);
 }
 
 #[test]
