@@ -11,4 +11,4 @@ wasmtime::component::bindgen!({
     path: "../spec/wit",
 });
 
-pub use longrun::plugin::types;
+pub use self::longrun::plugin::types;

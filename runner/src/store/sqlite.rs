@@ -429,7 +429,7 @@ impl JobStore for SqliteStore {
             if let Some(now) = query.now {
                 bind(
                     &mut sql,
-                    " AND (expires_at IS NULL OR expires_at > ?)",
+                    " AND (expires_at IS NULL OR expires_at > ? OR callback_due IS NOT NULL)",
                     Value::Integer(to_millis(now)),
                 );
             }

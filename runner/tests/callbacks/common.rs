@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Response;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -163,18 +162,6 @@ pub fn callback_log_lines(server: &Server, id: &str, n: usize) -> Vec<String> {
             .collect();
         (lines.len() >= n).then_some(lines)
     })
-}
-
-/// Assert that `response` is a problem of one of `kinds` (`(status, kind)`).
-pub fn assert_problem_of(response: Response, kinds: &[(u16, &str)], what: &str) -> Value {
-    let code = response.status().as_u16();
-    let Some(&(status, kind)) = kinds.iter().find(|(s, _)| *s == code) else {
-        panic!(
-            "{what}: status {code}, expected one of {kinds:?}: {}",
-            response.text().unwrap_or_default()
-        );
-    };
-    assert_problem(response, status, kind)
 }
 
 /// `GET /v1/jobs?limit=100`.

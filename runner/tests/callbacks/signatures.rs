@@ -95,3 +95,33 @@ fn acceptance_1_signatures_verify_with_standard_webhooks() {
     let log_text = log(&server, &id_of(&per_job));
     assert!(!log_text.contains(JOB_SECRET), "the log shows the secret");
 }
+
+/// The test vectors of spec section 24.3, checked by the independent
+/// implementation (they are what the server's own unit tests use).
+#[test]
+fn callback_11_the_spec_signature_vectors_verify_with_standard_webhooks() {
+    let id = "msg_0193a6f2-7c1e-7b4a-9d0e-3f5b2c8a1d44";
+    let stamp = 1795302164;
+    let body = br#"{"type":"job.succeeded","timestamp":"2026-11-21T23:02:44.140Z","data":{"id":"0193a6f2-7c1e-7b4a-9d0e-3f5b2c8a1d44"}}"#;
+    let whsec = Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let text = Webhook::from_bytes(b"my-shared-secret".to_vec()).unwrap();
+    for (key, body, expected) in [
+        (
+            &whsec,
+            &body[..],
+            "v1,KVD1hAnU011SC9kCoCiGaxqXpUG3S2Giu4a5uxhk5UE=",
+        ),
+        (
+            &whsec,
+            &b""[..],
+            "v1,yXCbNTcTrXvU1svB1/ZFoaeY/fw7QzrfeGY+6LLg0Ac=",
+        ),
+        (
+            &text,
+            &body[..],
+            "v1,dUZ8vnBFOv/eadESd+welnklYzg0hflHYipY3HGF5ro=",
+        ),
+    ] {
+        assert_eq!(key.sign(id, stamp, body).unwrap(), expected);
+    }
+}
