@@ -7,177 +7,92 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Every kind of problem longrun reports, with its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProblemKind {
-    /// 400: the request could not be parsed or has a wrong field.
-    MalformedRequest,
-    /// 404: no such path.
-    NotFound,
-    /// 404: no such operation.
-    OperationNotFound,
-    /// 404: no such job (never existed, deleted, expired, or another tenant's).
-    JobNotFound,
-    /// 405: the path exists but not with this method.
-    MethodNotAllowed,
-    /// 409: cancel of a job that already succeeded or failed.
-    JobFinished,
-    /// 409: the result of a job that is active or did not succeed.
-    ResultNotAvailable,
-    /// 409: a repeat of a request whose `Idempotency-Key` is still being accepted.
-    IdempotencyKeyInUse,
-    /// 413: the body or an input is too large.
-    PayloadTooLarge,
-    /// 415: the body's media type is not accepted.
-    UnsupportedMediaType,
-    /// 416: the requested byte range cannot be served.
-    RangeNotSatisfiable,
-    /// 422: `params` fail the operation's JSON Schema.
-    InvalidParams,
-    /// 422: inputs are missing, unknown, of the wrong type or unreadable.
-    InvalidInputs,
-    /// 422: another field of the request is out of bounds.
-    InvalidRequest,
-    /// 422: an outbound URL is refused by the guard.
-    UrlNotAllowed,
-    /// 422: an `Idempotency-Key` was reused for a different request.
-    IdempotencyKeyReused,
-    /// 503: the queue is full.
-    QueueFull,
-    /// 500: something went wrong inside the runner.
-    Internal,
+/// Declares [`ProblemKind`] from one table: each kind with its slug, HTTP
+/// status and title, so that the four stay together.
+macro_rules! problem_kinds {
+    ($($(#[$doc:meta])* $kind:ident = ($slug:literal, $status:literal, $title:literal),)*) => {
+        /// Every kind of problem longrun reports.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl ProblemKind {
+            /// Every kind.
+            pub const ALL: &[ProblemKind] = &[$(ProblemKind::$kind,)*];
+
+            /// The `<kind>` part of the type URI.
+            pub fn slug(self) -> &'static str {
+                match self { $(ProblemKind::$kind => $slug,)* }
+            }
+
+            /// The HTTP status of this kind of problem.
+            pub fn status(self) -> u16 {
+                match self { $(ProblemKind::$kind => $status,)* }
+            }
+
+            /// A short, fixed summary of this kind of problem.
+            pub fn title(self) -> &'static str {
+                match self { $(ProblemKind::$kind => $title,)* }
+            }
+        }
+    };
+}
+
+problem_kinds! {
+    /// The request could not be parsed or has a wrong field.
+    MalformedRequest = ("malformed-request", 400, "The request is malformed"),
+    /// No such path.
+    NotFound = ("not-found", 404, "No such resource"),
+    /// No such operation.
+    OperationNotFound = ("operation-not-found", 404, "No such operation"),
+    /// No such job (never existed, deleted, expired, or another tenant's).
+    JobNotFound = ("job-not-found", 404, "No such job"),
+    /// The path exists but not with this method.
+    MethodNotAllowed = ("method-not-allowed", 405, "Method not allowed"),
+    /// Cancel of a job that already succeeded or failed.
+    JobFinished = ("job-finished", 409, "The job has already finished"),
+    /// The result of a job that is active or did not succeed.
+    ResultNotAvailable = ("result-not-available", 409, "The job has no result"),
+    /// A repeat of a request whose `Idempotency-Key` is still being accepted.
+    IdempotencyKeyInUse = ("idempotency-key-in-use", 409, "A request with this Idempotency-Key is still being accepted"),
+    /// The body or an input is too large.
+    PayloadTooLarge = ("payload-too-large", 413, "The request is too large"),
+    /// The body's media type is not accepted.
+    UnsupportedMediaType = ("unsupported-media-type", 415, "Unsupported media type"),
+    /// The requested byte range cannot be served.
+    RangeNotSatisfiable = ("range-not-satisfiable", 416, "The range cannot be satisfied"),
+    /// `params` fail the operation's JSON Schema.
+    InvalidParams = ("invalid-params", 422, "The params are invalid"),
+    /// Inputs are missing, unknown, of the wrong type or unreadable.
+    InvalidInputs = ("invalid-inputs", 422, "The inputs are invalid"),
+    /// Another field of the request is out of bounds.
+    InvalidRequest = ("invalid-request", 422, "The request is invalid"),
+    /// An outbound URL is refused by the guard.
+    UrlNotAllowed = ("url-not-allowed", 422, "The URL is not allowed"),
+    /// An `Idempotency-Key` was reused for a different request.
+    IdempotencyKeyReused = ("idempotency-key-reused", 422, "The Idempotency-Key was used for a different request"),
+    /// The queue is full.
+    QueueFull = ("queue-full", 503, "The queue is full"),
+    /// Something went wrong inside the runner.
+    Internal = ("internal", 500, "Internal error"),
     /// Job failure: the plugin returned an error.
-    PluginError,
+    PluginError = ("plugin-error", 422, "The operation failed"),
     /// Job failure: the plugin trapped.
-    PluginTrap,
+    PluginTrap = ("plugin-trap", 500, "The plugin crashed"),
     /// Job failure: the plugin went past its memory cap.
-    MemoryLimitExceeded,
+    MemoryLimitExceeded = ("memory-limit-exceeded", 500, "The plugin exceeded its memory limit"),
     /// Job failure: the run went past its deadline.
-    DeadlineExceeded,
+    DeadlineExceeded = ("deadline-exceeded", 504, "The job ran past its deadline"),
     /// Job failure: the runner died during too many attempts.
-    AttemptsExhausted,
+    AttemptsExhausted = ("attempts-exhausted", 500, "The job was interrupted too many times"),
     /// Job failure: the runner could not complete the job.
-    RunnerError,
+    RunnerError = ("runner-error", 500, "The runner could not complete the job"),
     /// Synchronous mode: the job was canceled while the request waited.
-    JobCanceled,
+    JobCanceled = ("job-canceled", 409, "The job was canceled"),
 }
 
 impl ProblemKind {
-    /// Every kind.
-    pub const ALL: [ProblemKind; 25] = {
-        use ProblemKind::*;
-        [
-            MalformedRequest,
-            NotFound,
-            OperationNotFound,
-            JobNotFound,
-            MethodNotAllowed,
-            JobFinished,
-            ResultNotAvailable,
-            IdempotencyKeyInUse,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            RangeNotSatisfiable,
-            InvalidParams,
-            InvalidInputs,
-            InvalidRequest,
-            UrlNotAllowed,
-            IdempotencyKeyReused,
-            QueueFull,
-            Internal,
-            PluginError,
-            PluginTrap,
-            MemoryLimitExceeded,
-            DeadlineExceeded,
-            AttemptsExhausted,
-            RunnerError,
-            JobCanceled,
-        ]
-    };
-
-    /// The `<kind>` part of the type URI.
-    pub fn slug(self) -> &'static str {
-        use ProblemKind::*;
-        match self {
-            MalformedRequest => "malformed-request",
-            NotFound => "not-found",
-            OperationNotFound => "operation-not-found",
-            JobNotFound => "job-not-found",
-            MethodNotAllowed => "method-not-allowed",
-            JobFinished => "job-finished",
-            ResultNotAvailable => "result-not-available",
-            IdempotencyKeyInUse => "idempotency-key-in-use",
-            PayloadTooLarge => "payload-too-large",
-            UnsupportedMediaType => "unsupported-media-type",
-            RangeNotSatisfiable => "range-not-satisfiable",
-            InvalidParams => "invalid-params",
-            InvalidInputs => "invalid-inputs",
-            InvalidRequest => "invalid-request",
-            UrlNotAllowed => "url-not-allowed",
-            IdempotencyKeyReused => "idempotency-key-reused",
-            QueueFull => "queue-full",
-            Internal => "internal",
-            PluginError => "plugin-error",
-            PluginTrap => "plugin-trap",
-            MemoryLimitExceeded => "memory-limit-exceeded",
-            DeadlineExceeded => "deadline-exceeded",
-            AttemptsExhausted => "attempts-exhausted",
-            RunnerError => "runner-error",
-            JobCanceled => "job-canceled",
-        }
-    }
-
-    /// The HTTP status of this kind of problem.
-    pub fn status(self) -> u16 {
-        use ProblemKind::*;
-        match self {
-            MalformedRequest => 400,
-            NotFound | OperationNotFound | JobNotFound => 404,
-            MethodNotAllowed => 405,
-            JobFinished | ResultNotAvailable | IdempotencyKeyInUse | JobCanceled => 409,
-            PayloadTooLarge => 413,
-            UnsupportedMediaType => 415,
-            RangeNotSatisfiable => 416,
-            InvalidParams | InvalidInputs | InvalidRequest | UrlNotAllowed
-            | IdempotencyKeyReused | PluginError => 422,
-            QueueFull => 503,
-            DeadlineExceeded => 504,
-            Internal | PluginTrap | MemoryLimitExceeded | AttemptsExhausted | RunnerError => 500,
-        }
-    }
-
-    /// A short, fixed summary of this kind of problem.
-    pub fn title(self) -> &'static str {
-        use ProblemKind::*;
-        match self {
-            MalformedRequest => "The request is malformed",
-            NotFound => "No such resource",
-            OperationNotFound => "No such operation",
-            JobNotFound => "No such job",
-            MethodNotAllowed => "Method not allowed",
-            JobFinished => "The job has already finished",
-            ResultNotAvailable => "The job has no result",
-            IdempotencyKeyInUse => "A request with this Idempotency-Key is still being accepted",
-            PayloadTooLarge => "The request is too large",
-            UnsupportedMediaType => "Unsupported media type",
-            RangeNotSatisfiable => "The range cannot be satisfied",
-            InvalidParams => "The params are invalid",
-            InvalidInputs => "The inputs are invalid",
-            InvalidRequest => "The request is invalid",
-            UrlNotAllowed => "The URL is not allowed",
-            IdempotencyKeyReused => "The Idempotency-Key was used for a different request",
-            QueueFull => "The queue is full",
-            Internal => "Internal error",
-            PluginError => "The operation failed",
-            PluginTrap => "The plugin crashed",
-            MemoryLimitExceeded => "The plugin exceeded its memory limit",
-            DeadlineExceeded => "The job ran past its deadline",
-            AttemptsExhausted => "The job was interrupted too many times",
-            RunnerError => "The runner could not complete the job",
-            JobCanceled => "The job was canceled",
-        }
-    }
-
     /// The type URI, `urn:longrun:problem:<kind>`.
     pub fn type_uri(self) -> String {
         format!("urn:longrun:problem:{}", self.slug())
@@ -234,7 +149,8 @@ impl TryFrom<WireProblem> for Problem {
 
     fn try_from(wire: WireProblem) -> Result<Self, Self::Error> {
         let kind = ProblemKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|k| k.type_uri() == wire.type_uri)
             .ok_or_else(|| format!("unknown problem type `{}`", wire.type_uri))?;
         Ok(Problem {
