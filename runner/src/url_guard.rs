@@ -3,7 +3,7 @@
 //! private, link-local, multicast, unspecified or otherwise non-global addresses.
 //!
 //! The host is resolved once and the check applies to every address it resolves
-//! to; the connection is then made to a checked address (see `intake::fetch`), so
+//! to; the connection is then made to a checked address ([`CheckedUrl::client`]), so
 //! a name that resolves differently a second time cannot slip past.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -59,6 +59,21 @@ pub struct CheckedUrl {
     /// Its host's addresses that passed the check (all of them, when private
     /// networks are allowed).
     pub addrs: Vec<SocketAddr>,
+}
+
+impl CheckedUrl {
+    /// A client that connects only to the checked addresses, follows no
+    /// redirect and gives up after `timeout`.
+    pub fn client(&self, timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .user_agent(concat!("longrun/", env!("CARGO_PKG_VERSION")));
+        if let Some(url::Host::Domain(domain)) = self.url.host() {
+            builder = builder.resolve_to_addrs(domain, &self.addrs);
+        }
+        builder.build()
+    }
 }
 
 /// Check `raw` for fetching: it must parse, be http(s), and resolve only to

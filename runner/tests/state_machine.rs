@@ -283,11 +283,11 @@ impl Harness {
                             status: Status::Succeeded,
                             ..
                         },
-                        Ok((_, path)),
+                        Ok((mut record, path)),
                     ) => {
                         assert_eq!(std::fs::read(path).unwrap(), b"done");
                         // Served: a use, as the HTTP handler records it.
-                        self.jobs.touch("", &self.ids[i]).await.unwrap();
+                        self.jobs.touch(&mut record).await.unwrap();
                         self.touch(i);
                     }
                     (Model::Done { .. }, Err(p)) => {

@@ -39,7 +39,6 @@ pub async fn not_found(uri: Uri) -> Problem {
         ProblemKind::NotFound,
         format!("there is nothing at {}", uri.path()),
     )
-    .at(uri.path().to_owned())
 }
 
 /// A served path with a method it does not take. Axum adds the `Allow` header.
@@ -48,7 +47,6 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Problem
         ProblemKind::MethodNotAllowed,
         format!("{} does not take {method}", uri.path()),
     )
-    .at(uri.path().to_owned())
 }
 
 /// Make every error answer a complete problem document: a [`Problem`] without an
@@ -56,7 +54,8 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Problem
 /// outside the handlers (a body it could not read, say) becomes the problem of
 /// its status.
 pub async fn fill_in_problems(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    // Cheap: a Uri shares its bytes.
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     let problem = match response.extensions().get::<Problem>() {
         Some(problem) if problem.instance.is_some() => return response,
@@ -67,7 +66,7 @@ pub async fn fill_in_problems(request: Request, next: Next) -> Response {
         None => return response,
     };
     let (mut parts, _) = response.into_parts();
-    let problem = problem.at(path);
+    let problem = problem.at(uri.path());
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,

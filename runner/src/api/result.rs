@@ -8,8 +8,11 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
+use std::path::Path;
+
 use super::AppState;
 use super::paths::JobId;
+use crate::jobs::JobRecord;
 use crate::problem::{Problem, ProblemKind};
 
 /// What to send of a result of `len` bytes.
@@ -94,10 +97,22 @@ pub async fn result(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let (record, path) = state.jobs.result("", &id).await?;
-    let meta = record.result.expect("a succeeded job has a result");
+    serve(&state, record, &path, &method, &headers).await
+}
+
+/// Answer with the result of the succeeded job `record`, kept at `path`: the
+/// whole of it or the range `headers` select, streamed from disk. Serving it
+/// counts as a use of the job.
+pub async fn serve(
+    state: &AppState,
+    mut record: JobRecord,
+    path: &Path,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, Problem> {
+    let meta = record.result.clone().expect("a succeeded job has a result");
     let etag = format!("\"{}\"", meta.sha256);
-    let selection = select(&method, &headers, &etag, meta.size);
-    let (status, start, len) = match selection {
+    let (status, start, len) = match select(method, headers, &etag, meta.size) {
         Selection::Unsatisfiable => {
             let mut problem = Problem::new(
                 ProblemKind::RangeNotSatisfiable,
@@ -123,16 +138,16 @@ pub async fn result(
         let unreadable = |e: std::io::Error| {
             Problem::new(
                 ProblemKind::Internal,
-                format!("the result of job {id} could not be read: {e}"),
+                format!("the result of job {} could not be read: {e}", record.id),
             )
         };
-        let mut file = tokio::fs::File::open(&path).await.map_err(unreadable)?;
+        let mut file = tokio::fs::File::open(path).await.map_err(unreadable)?;
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(unreadable)?;
         Body::from_stream(ReaderStream::new(file.take(len)))
     };
-    state.jobs.touch("", &id).await?;
+    state.jobs.touch(&mut record).await?;
 
     let mut response = (status, body).into_response();
     let out = response.headers_mut();

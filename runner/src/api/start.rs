@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
@@ -84,7 +84,6 @@ pub async fn start(
     base: BaseUrl,
     request: Request,
 ) -> Result<Response, Problem> {
-    let path = request.uri().path().to_owned();
     let operation = state
         .operations
         .get(&op)
@@ -145,39 +144,17 @@ pub async fn start(
         .as_deref()
         .map(|key| state.jobs.reserve_key("", key))
         .transpose()?;
-    let job = intake::prepare(raw, operation, &state.config, "", key)
-        .await
-        .map_err(|p| p.at(path.clone()))?;
-    let submitted = state.jobs.submit(job).await.map_err(|p| p.at(path))?;
+    let job = intake::prepare(raw, operation, &state.config, "", key).await?;
+    let submitted = state.jobs.submit(job).await?;
     let record = submitted.record;
 
     let wait = preference
         .wait
         .filter(|_| !preference.respond_async)
         .map(|w| w.min(state.config.limits.max_wait_seconds));
-    let Some(wait) = wait else {
-        return Ok(accepted(&record, &base, submitted.replayed, None));
-    };
-    let record = state
-        .jobs
-        .wait(&record.tenant, &record.id, None, Duration::from_secs(wait))
-        .await?;
-    let mut response = match record.status {
-        Status::Succeeded => synchronous_result(&state, &record, &base, wait).await?,
-        Status::Failed => {
-            let problem = record.error.clone().unwrap_or_else(|| {
-                Problem::new(ProblemKind::RunnerError, "the job failed without an error")
-            });
-            with_headers(problem.into_response(), &record, &base, wait)
-        }
-        Status::Canceled => {
-            let problem = Problem::new(
-                ProblemKind::JobCanceled,
-                format!("job {} was canceled while the request waited", record.id),
-            );
-            with_headers(problem.into_response(), &record, &base, wait)
-        }
-        Status::Queued | Status::Running => accepted(&record, &base, false, Some(wait)),
+    let mut response = match wait {
+        None => accepted(&record, &base, None),
+        Some(wait) => synchronous(&state, &record, &base, wait).await?,
     };
     if submitted.replayed {
         response
@@ -185,6 +162,37 @@ pub async fn start(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// Wait up to `wait` seconds for the job, then answer with its result, its
+/// failure, or the normal `202`.
+async fn synchronous(
+    state: &AppState,
+    record: &JobRecord,
+    base: &BaseUrl,
+    wait: u64,
+) -> Result<Response, Problem> {
+    let record = state
+        .jobs
+        .wait(&record.tenant, &record.id, None, Duration::from_secs(wait))
+        .await?;
+    Ok(match record.status {
+        Status::Succeeded => synchronous_result(state, &record, base, wait).await?,
+        Status::Failed => {
+            let problem = record.error.clone().unwrap_or_else(|| {
+                Problem::new(ProblemKind::RunnerError, "the job failed without an error")
+            });
+            with_headers(problem.into_response(), &record, base, wait)
+        }
+        Status::Canceled => {
+            let problem = Problem::new(
+                ProblemKind::JobCanceled,
+                format!("job {} was canceled while the request waited", record.id),
+            );
+            with_headers(problem.into_response(), &record, base, wait)
+        }
+        Status::Queued | Status::Running => accepted(&record, base, Some(wait)),
+    })
 }
 
 /// Read a body of at most `limit` bytes: `413` past it.
@@ -219,16 +227,11 @@ fn too_large(limit: usize) -> Problem {
 }
 
 /// The `202 Accepted` answer.
-fn accepted(record: &JobRecord, base: &BaseUrl, replayed: bool, wait: Option<u64>) -> Response {
+fn accepted(record: &JobRecord, base: &BaseUrl, wait: Option<u64>) -> Response {
     let mut response = job_response(StatusCode::ACCEPTED, record, base);
     response
         .headers_mut()
         .extend(location_headers(record, base));
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
     if let Some(wait) = wait {
         insert_preference_applied(response.headers_mut(), wait);
     }
@@ -257,24 +260,14 @@ async fn synchronous_result(
     wait: u64,
 ) -> Result<Response, Problem> {
     let (record, path) = state.jobs.result(&record.tenant, &record.id).await?;
-    state.jobs.touch(&record.tenant, &record.id).await?;
-    let meta = record.result.clone().expect("a succeeded job has a result");
-    let data = tokio::fs::read(&path).await.map_err(|e| {
-        Problem::new(
-            ProblemKind::Internal,
-            format!("the result could not be read: {e}"),
-        )
-    })?;
-    let mut response = (StatusCode::OK, data).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&meta.media_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", meta.sha256)) {
-        headers.insert(header::ETAG, etag);
-    }
+    let response = super::result::serve(
+        state,
+        record.clone(),
+        &path,
+        &Method::GET,
+        &HeaderMap::new(),
+    )
+    .await?;
     Ok(with_headers(response, &record, base, wait))
 }
 

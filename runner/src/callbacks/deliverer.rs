@@ -198,14 +198,7 @@ impl Deliverer {
                 ));
             }
         };
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.config.timeout)
-            .user_agent(concat!("longrun/", env!("CARGO_PKG_VERSION")));
-        if let Some(url::Host::Domain(domain)) = checked.url.host() {
-            builder = builder.resolve_to_addrs(domain, &checked.addrs);
-        }
-        let client = match builder.build() {
+        let client = match checked.client(self.config.timeout) {
             Ok(client) => client,
             Err(e) => return Answer::Error(format!("could not prepare the request: {e}")),
         };

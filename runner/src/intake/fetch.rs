@@ -26,15 +26,8 @@ pub async fn fetch(name: &str, url: &str, max: usize, config: &Config) -> Result
             )
         })?;
     let failed = |message: String| super::invalid_input(name, message);
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(config.fetch_timeout)
-        .user_agent(concat!("longrun/", env!("CARGO_PKG_VERSION")));
-    if let Some(url::Host::Domain(domain)) = checked.url.host() {
-        builder = builder.resolve_to_addrs(domain, &checked.addrs);
-    }
-    let client = builder
-        .build()
+    let client = checked
+        .client(config.fetch_timeout)
         .map_err(|e| failed(format!("could not prepare the fetch: {e}")))?;
     let mut response = client
         .get(checked.url.clone())

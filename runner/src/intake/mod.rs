@@ -305,6 +305,34 @@ fn invalid_inputs(errors: Vec<Value>) -> Problem {
 mod tests {
     use super::*;
 
+    /// No bundled operation declares `maxBytes`, so the HTTP tests cannot
+    /// reach this: an input's own limit (OP-4) applies as well as the server's.
+    #[tokio::test]
+    async fn an_inputs_declared_max_bytes_is_enforced() {
+        let spec = InputSpec {
+            name: "data".into(),
+            description: String::new(),
+            media_types: vec![],
+            required: false,
+            max_bytes: Some(4),
+        };
+        let text = |n: usize| RawInput::Text {
+            text: "a".repeat(n),
+            media_type: None,
+        };
+        let config = Config::default();
+        assert_eq!(
+            resolve("data", text(4), &spec, &config)
+                .await
+                .unwrap()
+                .data
+                .len(),
+            4
+        );
+        let problem = resolve("data", text(5), &spec, &config).await.unwrap_err();
+        assert!(problem.is(ProblemKind::PayloadTooLarge), "{problem}");
+    }
+
     #[test]
     fn media_type_matching() {
         let json = vec!["application/json".to_owned()];

@@ -221,11 +221,21 @@ impl Jobs {
         Ok(record)
     }
 
-    /// Count a read of a terminal job's result as a use: its expiry moves to
-    /// now + its TTL.
-    pub async fn touch(&self, tenant: &str, id: &str) -> Result<(), Problem> {
-        if self.live_job(tenant, id).is_none() {
-            self.stored(tenant, id, true).await?;
+    /// Count a read of a terminal job (of its result, say) as a use: its
+    /// expiry moves to now + its TTL. Active jobs have no expiry to move.
+    pub async fn touch(&self, record: &mut JobRecord) -> Result<(), Problem> {
+        let Some(expires_at) = record.expires_at else {
+            return Ok(());
+        };
+        let deadline = self.inner.clock.now() + Duration::from_secs(record.ttl_seconds);
+        // Moving the deadline by under a second is not worth a write.
+        if deadline - expires_at >= Duration::from_secs(1) {
+            self.inner
+                .store
+                .set_expiry(&record.id, deadline)
+                .await
+                .map_err(internal)?;
+            record.expires_at = Some(deadline);
         }
         Ok(())
     }
@@ -336,7 +346,7 @@ impl Jobs {
         };
         if was_queued {
             self.inner.queue.remove(&live.snapshot().id);
-            return self.finish_canceled_in_queue(live).await;
+            return Ok(self.finish_canceled_in_queue(live).await);
         }
         let terminal = receiver
             .wait_for(|record| record.status.is_terminal())
@@ -376,24 +386,16 @@ impl Jobs {
             .map_err(internal)?
             .filter(|record| record.tenant == tenant)
             .ok_or_else(not_found)?;
-        let now = self.inner.clock.now();
-        if let Some(expires_at) = record.expires_at {
-            if expires_at <= now && record.may_expire() {
-                self.remove(id).await?;
-                return Err(not_found());
-            }
-            if touch {
-                let deadline = now + Duration::from_secs(record.ttl_seconds);
-                // Moving the deadline by under a second is not worth a write.
-                if deadline - expires_at >= Duration::from_secs(1) {
-                    self.inner
-                        .store
-                        .set_expiry(id, deadline)
-                        .await
-                        .map_err(internal)?;
-                    record.expires_at = Some(deadline);
-                }
-            }
+        if record
+            .expires_at
+            .is_some_and(|at| at <= self.inner.clock.now())
+            && record.may_expire()
+        {
+            self.remove(id).await?;
+            return Err(not_found());
+        }
+        if touch {
+            self.touch(&mut record).await?;
         }
         Ok(record)
     }

@@ -110,6 +110,21 @@ impl JobRecord {
         format!("\"{}.{}\"", self.attempt, self.revision)
     }
 
+    /// End the job in the terminal `status` at `now`: it expires `ttlSeconds`
+    /// later, and its callback delivery, if any, is due at once (committed with
+    /// the terminal state, so a crash cannot lose it).
+    pub fn end(&mut self, status: Status, now: OffsetDateTime) {
+        debug_assert!(status.is_terminal());
+        self.status = status;
+        self.finished_at = Some(now);
+        self.updated_at = now;
+        self.expires_at = Some(now + std::time::Duration::from_secs(self.ttl_seconds));
+        self.revision += 1;
+        if let Some(callback) = self.callback.as_mut() {
+            callback.next_attempt_at = Some(now);
+        }
+    }
+
     /// Whether the job may expire: terminal, and no callback delivery pending.
     pub fn may_expire(&self) -> bool {
         self.status.is_terminal() && self.callback.as_ref().and_then(|c| c.due_at()).is_none()

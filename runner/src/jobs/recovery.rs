@@ -8,10 +8,9 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::live::{LiveJob, Phase};
-use super::{Jobs, Progress, Status, run};
+use super::{Jobs, Progress, Status};
 use crate::problem::{Problem, ProblemKind};
 
 impl Jobs {
@@ -23,17 +22,13 @@ impl Jobs {
         for mut record in self.inner.store.unfinished().await? {
             let stages = self.inner.executor.stages(&record.operation);
             if record.status == Status::Running {
-                record.updated_at = now;
-                record.revision += 1;
                 record.started_at = None;
                 record.progress = Progress {
                     stage_count: stages.len() as u32,
                     ..Progress::default()
                 };
                 if record.attempt >= max_attempts {
-                    record.status = Status::Failed;
-                    record.finished_at = Some(now);
-                    record.expires_at = Some(now + Duration::from_secs(record.ttl_seconds));
+                    record.end(Status::Failed, now);
                     record.error = Some(
                         Problem::new(
                             ProblemKind::AttemptsExhausted,
@@ -44,13 +39,14 @@ impl Jobs {
                         )
                         .at(format!("/v1/jobs/{}", record.id)),
                     );
-                    run::schedule_callback(&mut record);
                     self.inner.store.update(&record).await?;
                     failed += 1;
                     continue;
                 }
                 record.status = Status::Queued;
                 record.attempt += 1;
+                record.updated_at = now;
+                record.revision += 1;
                 self.inner.store.update(&record).await?;
             }
             let id = record.id.clone();

@@ -159,24 +159,20 @@ impl Jobs {
         };
         let mut record = live.snapshot();
         let now = self.inner.clock.now();
-        record.finished_at = Some(now);
-        record.updated_at = now;
-        record.expires_at = Some(now + Duration::from_secs(record.ttl_seconds));
-        record.revision += 1;
         if canceled {
             // Whatever the plugin produced after cancel took hold is discarded.
-            record.status = Status::Canceled;
+            record.end(Status::Canceled, now);
             let _ = self.inner.files.remove_result(&record.id);
         } else {
             match outcome {
                 Ok(meta) => {
-                    record.status = Status::Succeeded;
+                    record.end(Status::Succeeded, now);
                     record.progress.percent = 100.0;
                     record.result = Some(meta);
                 }
-                Err(RunFailure::Canceled) => record.status = Status::Canceled,
+                Err(RunFailure::Canceled) => record.end(Status::Canceled, now),
                 Err(failure) => {
-                    record.status = Status::Failed;
+                    record.end(Status::Failed, now);
                     record.error = Some(failure_problem(&failure, &record));
                 }
             }
@@ -185,24 +181,15 @@ impl Jobs {
     }
 
     /// Cancel a job that never left the queue.
-    pub(super) async fn finish_canceled_in_queue(
-        &self,
-        live: &LiveJob,
-    ) -> Result<JobRecord, Problem> {
+    pub(super) async fn finish_canceled_in_queue(&self, live: &LiveJob) -> JobRecord {
         let mut record = live.snapshot();
-        let now = self.inner.clock.now();
-        record.status = Status::Canceled;
-        record.finished_at = Some(now);
-        record.updated_at = now;
-        record.expires_at = Some(now + Duration::from_secs(record.ttl_seconds));
-        record.revision += 1;
-        Ok(self.commit_terminal(live, record).await)
+        record.end(Status::Canceled, self.inner.clock.now());
+        self.commit_terminal(live, record).await
     }
 
     /// Store a terminal record (retrying while the store fails), drop the job
     /// from memory, and publish the record to waiters.
-    async fn commit_terminal(&self, live: &LiveJob, mut record: JobRecord) -> JobRecord {
-        let has_callback = schedule_callback(&mut record);
+    async fn commit_terminal(&self, live: &LiveJob, record: JobRecord) -> JobRecord {
         let mut delay = Duration::from_millis(50);
         while let Err(e) = self.inner.store.update(&record).await {
             tracing::error!(job = %record.id, "could not record the end of a job, retrying: {e}");
@@ -212,23 +199,10 @@ impl Jobs {
         // Readers find the job in the store from now on; then waiters hear of it.
         self.forget(&record.id);
         live.record.send_replace(record.clone());
-        if has_callback {
+        if record.callback.is_some() {
             self.inner.callbacks_ready.notify_one();
         }
         record
-    }
-}
-
-/// Make a terminal job's callback delivery due at once, in the same commit as
-/// the terminal state. Returns whether the job has a callback.
-pub(super) fn schedule_callback(record: &mut JobRecord) -> bool {
-    let at = record.finished_at.unwrap_or(record.updated_at);
-    match record.callback.as_mut() {
-        Some(callback) => {
-            callback.next_attempt_at = Some(at);
-            true
-        }
-        None => false,
     }
 }
 

@@ -5,7 +5,7 @@
 //! of the process. Calls run on tokio's blocking pool, never on the async workers.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, types::Value};
@@ -63,6 +63,27 @@ const COLUMNS: &str = "id, tenant, operation, operation_version, status, attempt
     started_at, finished_at, updated_at, expires_at, ttl_seconds, timeout_seconds, \
     correlation_id, params, inputs, output_file, progress, result, error, idempotency_key, \
     request_hash, revision, callback, callback_due";
+
+/// `INSERT` of every column, in `COLUMNS` order.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let placeholders = (1..=COLUMNS.split(", ").count())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("INSERT INTO jobs ({COLUMNS}) VALUES ({placeholders})")
+});
+
+/// `UPDATE` of every column but `id` (`?1`), in `COLUMNS` order.
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let assignments = COLUMNS
+        .split(", ")
+        .enumerate()
+        .skip(1)
+        .map(|(i, column)| format!("{column} = ?{}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("UPDATE jobs SET {assignments} WHERE id = ?1")
+});
 
 const READERS: usize = 4;
 
@@ -274,12 +295,10 @@ impl JobStore for SqliteStore {
     async fn insert(&self, job: &JobRecord) -> Result<(), StoreError> {
         let values = record_params(job);
         self.write(move |conn| {
-            let placeholders = (1..=values.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("INSERT INTO jobs ({COLUMNS}) VALUES ({placeholders})");
-            match conn.execute(&sql, params_from_iter(values)) {
+            let inserted = conn
+                .prepare_cached(&INSERT)
+                .and_then(|mut stmt| stmt.execute(params_from_iter(values)));
+            match inserted {
                 Ok(_) => Ok(()),
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -321,15 +340,7 @@ impl JobStore for SqliteStore {
     async fn update(&self, job: &JobRecord) -> Result<(), StoreError> {
         let values = record_params(job);
         self.write(move |conn| {
-            let assignments = COLUMNS
-                .split(", ")
-                .enumerate()
-                .skip(1)
-                .map(|(i, column)| format!("{} = ?{}", column.trim(), i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("UPDATE jobs SET {assignments} WHERE id = ?1");
-            conn.prepare_cached(&sql)
+            conn.prepare_cached(&UPDATE)
                 .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
                 .map(|_| ())
                 .map_err(backend)

@@ -1,6 +1,8 @@
 //! Section 7: `Idempotency-Key` (IDEM-1 to IDEM-10).
 
-use std::sync::{Arc, Barrier};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Barrier, mpsc};
 
 use reqwest::blocking::Response;
 use reqwest::header::HeaderValue;
@@ -476,16 +478,57 @@ fn idem_3_6_concurrent_repeats_create_at_most_one_job() {
 
 #[test]
 fn idem_6_key_in_use_carries_retry_after() {
-    // The window in which a key is "being accepted" is short, so race until a
-    // 409 shows up (or give up: then nothing contradicts IDEM-6).
-    for _ in 0..5 {
-        let server = Server::start();
-        let answers = race(&server, (0..6).map(|_| big_request(1)).collect());
-        for (status, retry, body) in &answers {
-            if *status == 409 {
-                assert!(retry.is_some(), "IDEM-6: 409 without Retry-After: {body}");
-                return;
-            }
+    // The first request holds its key while the runner fetches its URL input,
+    // which this listener answers only when told: a repeat meanwhile is in use.
+    let server = Server::start_with(&["--allow-private-networks"]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    let (arrived_tx, arrived) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let fetch = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
         }
-    }
+        arrived_tx.send(()).unwrap();
+        released.recv().unwrap();
+        stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+            )
+            .unwrap();
+    });
+    let body = json!({"params": {"steps": 1}, "inputs": {"data": {"url": url}}});
+    let first = {
+        let url = server.url("/v1/operations/probe/jobs");
+        let body = body.clone();
+        std::thread::spawn(move || {
+            client()
+                .post(url)
+                .header("Idempotency-Key", "held-key")
+                .json(&body)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    arrived
+        .recv_timeout(DEADLINE)
+        .expect("the runner never fetched the URL input");
+
+    let repeat = keyed(&server, "probe", "held-key", &body);
+    assert!(
+        header(&repeat, "retry-after").is_some(),
+        "IDEM-6: 409 without Retry-After"
+    );
+    problem(repeat, 409, "idempotency-key-in-use");
+
+    release.send(()).unwrap();
+    fetch.join().unwrap();
+    assert_eq!(first.join().unwrap(), 202);
+    assert_eq!(job_count(&server), 1, "IDEM-6: the repeat created no job");
 }

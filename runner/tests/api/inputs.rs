@@ -275,31 +275,6 @@ fn job_input_9_url_guard_5_inputs_over_the_size_limit_are_413() {
     );
 }
 
-#[test]
-fn job_input_9_declared_max_bytes() {
-    // An input's own maxBytes (OP-4) is enforced as well as maxInputBytes.
-    let server = Server::start();
-    let op: Value = server
-        .get("/v1/operations/probe")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let Some(max) = op["inputs"][0]["maxBytes"].as_u64() else {
-        // The probe declares no maxBytes (PROBE-2).
-        return;
-    };
-    let max = max as usize;
-    let start = |n: usize| {
-        server.start_job(
-            "probe",
-            &json!({"inputs": {"data": {"text": "a".repeat(n)}}, "params": quick()}),
-        )
-    };
-    assert_eq!(start(max).status(), 202);
-    problem(start(max + 1), 413, "payload-too-large");
-}
-
 fn base64_of(data: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(data)
