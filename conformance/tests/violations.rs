@@ -1,0 +1,82 @@
+//! Acceptance: every check fails against at least one violation of the
+//! protocol, and passes without it.
+//!
+//! Each case of the catalogue (`catalogue/`) runs its checks against a fresh
+//! runner behind a proxy that breaks exactly one rule; every listed check must
+//! fail (or warn, for a SHOULD). The same suite run through a proxy that breaks
+//! nothing passes, so the failures come from the violations alone.
+
+mod support;
+mod catalogue;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use longrun_conformance::checks;
+use longrun_conformance::report::terminal;
+use support::proxy::{Proxy, Transparent};
+use support::{run_suite, start_runner, suite_config};
+
+#[test]
+fn every_check_is_caught_by_some_violation() {
+    let cases = catalogue::all();
+    let covered: BTreeSet<&str> = cases.iter().flat_map(|c| c.fails.iter().copied()).collect();
+    let known: BTreeSet<&str> = checks::all().iter().map(|c| c.id).collect();
+    let uncovered: Vec<&&str> = known.difference(&covered).collect();
+    assert!(uncovered.is_empty(), "checks no violation makes fail: {uncovered:?}");
+    let unknown: Vec<&&str> = covered.difference(&known).collect();
+    assert!(unknown.is_empty(), "cases name unknown checks: {unknown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_passes_through_a_transparent_proxy() {
+    let runner = start_runner(|_| {}).await;
+    let proxy = Proxy::start(&runner.base, Arc::new(Transparent)).await;
+    let report = run_suite(suite_config(&proxy.base)).await;
+    assert_eq!(report.exit_code, 0, "{}", terminal::render(&report, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_violation_fails_its_checks() {
+    let cases = catalogue::all();
+    let limit = Arc::new(tokio::sync::Semaphore::new(4));
+    let mut tasks = tokio::task::JoinSet::new();
+    for case in cases {
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("open");
+            let runner = start_runner(|config| {
+                if let Some(adjust) = case.runner {
+                    adjust(config);
+                }
+            })
+            .await;
+            let proxy = Proxy::start(&runner.base, (case.violation)()).await;
+            let mut config = suite_config(&proxy.base);
+            config.only = case.fails.iter().map(|s| s.to_string()).collect();
+            let report = run_suite(config).await;
+            let mut problems = Vec::new();
+            for id in case.fails {
+                let verdict = report.result(id).map(|r| r.verdict.name());
+                if !matches!(verdict, Some("fail" | "warn")) {
+                    problems.push(format!(
+                        "violation {:?}: check {id} gave {verdict:?}, expected fail or warn",
+                        case.name
+                    ));
+                }
+            }
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{}\n{}", problems.join("\n"), terminal::render(&report, false)))
+            }
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(message) = joined.expect("a case task") {
+            failures.push(message);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
