@@ -98,6 +98,37 @@ impl Ctx {
         &self.shared.receiver
     }
 
+    /// A fresh receiver endpoint for this check, answering with `script`.
+    ///
+    /// Skips the check when the server refuses private networks (SVC-8) and
+    /// the receiver is advertised at a loopback or private address, since the
+    /// server then cannot call it.
+    pub fn callback_endpoint(
+        &self,
+        script: Vec<crate::receiver::Answer>,
+    ) -> Result<crate::receiver::Endpoint, Finding> {
+        let receiver = self.receiver();
+        let private = url::Url::parse(receiver.advertised())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .is_some_and(|host| is_private_host(&host));
+        let refused = self
+            .shared
+            .server
+            .as_ref()
+            .and_then(|s| s.private_networks_allowed)
+            == Some(false);
+        if private && refused {
+            return Err(Finding::skip(format!(
+                "the server refuses private networks (urlGuard.privateNetworksAllowed is false) \
+                 and the receiver is at {}; allow private networks on the server or give \
+                 --callback-url a public address",
+                receiver.advertised()
+            )));
+        }
+        Ok(receiver.endpoint(self.check_id(), script))
+    }
+
     /// The name of the operation the checks drive (`probe` unless overridden).
     pub fn probe(&self) -> &str {
         &self.shared.config.probe_operation
@@ -363,6 +394,23 @@ impl Request {
     }
 }
 
+/// Whether `host` is `localhost` or a loopback, private or link-local address.
+fn is_private_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+        }
+        Err(_) => false,
+    }
+}
+
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
@@ -411,8 +459,13 @@ impl Response {
 
     /// The media type of `Content-Type`, lowercased, without parameters.
     pub fn media_type(&self) -> Option<String> {
-        self.header("content-type")
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        self.header("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
     }
 
     /// The body as JSON, if it is JSON.

@@ -224,7 +224,10 @@ fn run(args: RunArgs) -> i32 {
     };
     for spec in &reports {
         if let Err(e) = report.write(spec) {
-            eprintln!("longrun-conformance: cannot write the {:?} report: {e}", spec.format);
+            eprintln!(
+                "longrun-conformance: cannot write the {:?} report: {e}",
+                spec.format
+            );
             return exit::ERROR;
         }
     }
@@ -267,8 +270,8 @@ fn list(args: ListArgs) -> i32 {
             .map(|c| c.id)
             .collect();
         let coverage = if citing.is_empty() {
-            checks::UNCHECKED
-                .iter()
+            checks::unchecked()
+                .into_iter()
                 .find(|(id, _)| *id == req.id)
                 .map_or_else(
                     || "(no check)".to_owned(),
@@ -277,7 +280,10 @@ fn list(args: ListArgs) -> i32 {
         } else {
             citing.join(", ")
         };
-        println!("{:<16} {:<6} {:<12} {}", req.id, req.level, req.class, coverage);
+        println!(
+            "{:<16} {:<6} {:<12} {}",
+            req.id, req.level, req.class, coverage
+        );
     }
     exit::PASSED
 }
@@ -300,7 +306,10 @@ fn explain(id: &str) -> i32 {
         return exit::PASSED;
     }
     if let Some(req) = spec::spec().get(id) {
-        println!("[{}] {} (class {}, §{})", req.id, req.level, req.class, req.section);
+        println!(
+            "[{}] {} (class {}, §{})",
+            req.id, req.level, req.class, req.section
+        );
         println!("{}", req.text);
         println!();
         let citing: Vec<&str> = all
@@ -309,7 +318,7 @@ fn explain(id: &str) -> i32 {
             .map(|c| c.id)
             .collect();
         if citing.is_empty() {
-            match checks::UNCHECKED.iter().find(|(r, _)| *r == req.id) {
+            match checks::unchecked().into_iter().find(|(r, _)| *r == req.id) {
                 Some((_, why)) => println!("not checked over HTTP: {why}"),
                 None => println!("no check cites it"),
             }
@@ -318,7 +327,9 @@ fn explain(id: &str) -> i32 {
         }
         return exit::PASSED;
     }
-    usage(format!("{id:?} is neither a check ID nor a requirement ID (see `list`)"))
+    usage(format!(
+        "{id:?} is neither a check ID nor a requirement ID (see `list`)"
+    ))
 }
 
 fn fuzz_command(args: FuzzArgs) -> i32 {

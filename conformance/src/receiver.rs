@@ -78,7 +78,10 @@ pub struct Receiver {
 impl Receiver {
     /// Bind the receiver at `bind`; the server will be told to call
     /// `advertised` (default `http://<bound address>`).
-    pub async fn start(bind: SocketAddr, advertised: Option<&url::Url>) -> anyhow::Result<Receiver> {
+    pub async fn start(
+        bind: SocketAddr,
+        advertised: Option<&url::Url>,
+    ) -> anyhow::Result<Receiver> {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .map_err(|e| anyhow::anyhow!("the callback receiver cannot listen on {bind}: {e}"))?;

@@ -51,6 +51,8 @@ pub struct ServerInfo {
     pub classes: Vec<String>,
     /// `limits`.
     pub limits: Limits,
+    /// `urlGuard.privateNetworksAllowed` (SVC-8), when the document says.
+    pub private_networks_allowed: Option<bool>,
 }
 
 impl ServerInfo {
@@ -71,10 +73,15 @@ impl ServerInfo {
             .and_then(|l| {
                 serde_json::from_value::<Limits>(l).map_err(|e| format!("`limits`: {e}"))
             })?;
+        let private_networks_allowed = document
+            .get("urlGuard")
+            .and_then(|g| g.get("privateNetworksAllowed"))
+            .and_then(Value::as_bool);
         Ok(ServerInfo {
             document,
             classes,
             limits,
+            private_networks_allowed,
         })
     }
 

@@ -166,7 +166,12 @@ mod tests {
         assert_eq!(spec.get("EVENTS-8").unwrap().level, Level::May);
         assert!(spec.get("NOPE-1").is_none());
         for r in &spec.requirements {
-            assert!(spec.classes.contains(&r.class), "{} has class {:?}", r.id, r.class);
+            assert!(
+                spec.classes.contains(&r.class),
+                "{} has class {:?}",
+                r.id,
+                r.class
+            );
         }
         assert!(spec.classes.contains(&"callbacks".to_owned()));
     }

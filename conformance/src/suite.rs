@@ -58,10 +58,7 @@ impl Pattern {
 
 /// The checks `config` selects from `all`, with their prerequisites, in the
 /// order of `all`.
-pub fn select(
-    all: &[&'static Check],
-    config: &SuiteConfig,
-) -> Result<Vec<&'static Check>, String> {
+pub fn select(all: &[&'static Check], config: &SuiteConfig) -> Result<Vec<&'static Check>, String> {
     let only = config
         .only
         .iter()
@@ -165,7 +162,8 @@ async fn schedule(shared: Arc<Shared>, checks: &[&'static Check]) -> Vec<CheckRe
     let running = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
     let job_slots = Arc::new(Semaphore::new(workers as usize));
     let mut done: HashMap<&'static str, CheckResult> = HashMap::new();
-    let mut waiting: Vec<&'static Check> = checks.iter().filter(|c| !c.exclusive).copied().collect();
+    let mut waiting: Vec<&'static Check> =
+        checks.iter().filter(|c| !c.exclusive).copied().collect();
     let mut exclusive: Vec<&'static Check> =
         checks.iter().filter(|c| c.exclusive).copied().collect();
     let mut tasks: JoinSet<(&'static Check, CheckResult)> = JoinSet::new();
@@ -254,10 +252,7 @@ async fn schedule(shared: Arc<Shared>, checks: &[&'static Check]) -> Vec<CheckRe
             );
         }
     }
-    checks
-        .iter()
-        .filter_map(|c| done.remove(c.id))
-        .collect()
+    checks.iter().filter_map(|c| done.remove(c.id)).collect()
 }
 
 /// `blocked` or `skip` when the check cannot run, else `None`.

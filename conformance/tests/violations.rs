@@ -5,9 +5,12 @@
 //! runner behind a proxy that breaks exactly one rule; every listed check must
 //! fail (or warn, for a SHOULD). The same suite run through a proxy that breaks
 //! nothing passes, so the failures come from the violations alone.
+//!
+//! Set `CONFORMANCE_CASES` to a substring of case names or check IDs to run a
+//! part of the catalogue while developing.
 
-mod support;
 mod catalogue;
+mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -23,7 +26,10 @@ fn every_check_is_caught_by_some_violation() {
     let covered: BTreeSet<&str> = cases.iter().flat_map(|c| c.fails.iter().copied()).collect();
     let known: BTreeSet<&str> = checks::all().iter().map(|c| c.id).collect();
     let uncovered: Vec<&&str> = known.difference(&covered).collect();
-    assert!(uncovered.is_empty(), "checks no violation makes fail: {uncovered:?}");
+    assert!(
+        uncovered.is_empty(),
+        "checks no violation makes fail: {uncovered:?}"
+    );
     let unknown: Vec<&&str> = covered.difference(&known).collect();
     assert!(unknown.is_empty(), "cases name unknown checks: {unknown:?}");
 }
@@ -38,7 +44,15 @@ async fn the_suite_passes_through_a_transparent_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_violation_fails_its_checks() {
-    let cases = catalogue::all();
+    let filter = std::env::var("CONFORMANCE_CASES").ok();
+    let cases: Vec<_> = catalogue::all()
+        .into_iter()
+        .filter(|c| {
+            filter
+                .as_deref()
+                .is_none_or(|f| c.name.contains(f) || c.fails.iter().any(|id| id.contains(f)))
+        })
+        .collect();
     let limit = Arc::new(tokio::sync::Semaphore::new(4));
     let mut tasks = tokio::task::JoinSet::new();
     for case in cases {
@@ -68,7 +82,11 @@ async fn each_violation_fails_its_checks() {
             if problems.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{}\n{}", problems.join("\n"), terminal::render(&report, false)))
+                Err(format!(
+                    "{}\n{}",
+                    problems.join("\n"),
+                    terminal::render(&report, false)
+                ))
             }
         });
     }

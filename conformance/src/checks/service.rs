@@ -11,7 +11,9 @@ pub const CHECKS: &[Check] = &[Check {
     id: "service.document",
     title: "GET /v1 describes the server: name, versions, classes, limits, links",
     class: "core",
-    requirements: &["SVC-2", "SVC-3", "SVC-4", "SVC-5", "SVC-7", "GEN-5"],
+    requirements: &[
+        "SVC-2", "SVC-3", "SVC-4", "SVC-5", "SVC-7", "SVC-8", "GEN-5",
+    ],
     needs: &[],
     jobs: 0,
     exclusive: false,
@@ -57,7 +59,11 @@ async fn document(ctx: Ctx) -> Outcome {
         ("limits", doc["limits"].is_object()),
         ("links", doc["links"].is_object()),
     ] {
-        ensure!(ok, "SVC-2", "member `{member}` is missing or has the wrong type");
+        ensure!(
+            ok,
+            "SVC-2",
+            "member `{member}` is missing or has the wrong type"
+        );
     }
     ensure!(
         doc["protocolVersion"] == "1.0",
@@ -91,7 +97,11 @@ async fn document(ctx: Ctx) -> Outcome {
     );
     let known = &crate::spec::spec().classes;
     if let Some(unknown) = classes.iter().find(|c| !known.iter().any(|k| k == *c)) {
-        ensure!(false, "SVC-4", "conformanceClasses names {unknown:?}, which protocol 1.0 does not define");
+        ensure!(
+            false,
+            "SVC-4",
+            "conformanceClasses names {unknown:?}, which protocol 1.0 does not define"
+        );
     }
 
     let limits = &doc["limits"];
@@ -121,12 +131,31 @@ async fn document(ctx: Ctx) -> Outcome {
         l("defaultTimeoutSeconds"),
         l("maxTimeoutSeconds")
     );
-    for name in LIMITS.iter().filter(|n| !n.contains("Ttl") && !n.contains("Timeout") && **n != "maxWaitSeconds") {
-        ensure!(l(name) >= 1, "SVC-5", "limits.{name} is {}, expected >= 1", l(name));
+    for name in LIMITS
+        .iter()
+        .filter(|n| !n.contains("Ttl") && !n.contains("Timeout") && **n != "maxWaitSeconds")
+    {
+        ensure!(
+            l(name) >= 1,
+            "SVC-5",
+            "limits.{name} is {}, expected >= 1",
+            l(name)
+        );
     }
 
+    ensure!(
+        doc["urlGuard"]["privateNetworksAllowed"].is_boolean(),
+        "SVC-8",
+        "urlGuard.privateNetworksAllowed is {}, expected a boolean",
+        doc["urlGuard"]["privateNetworksAllowed"]
+    );
+
     let base = ctx.url("/v1");
-    for (name, path) in [("self", ""), ("operations", "/operations"), ("jobs", "/jobs")] {
+    for (name, path) in [
+        ("self", ""),
+        ("operations", "/operations"),
+        ("jobs", "/jobs"),
+    ] {
         let link = doc["links"][name].as_str().unwrap_or("");
         ensure!(
             link.starts_with("http://") || link.starts_with("https://"),

@@ -21,14 +21,29 @@ pub fn render(report: &RunReport) -> String {
             let status = match (&result.verdict, &result.expected_failure) {
                 (_, Some(_)) | (Verdict::Pass, None) => TestCaseStatus::success(),
                 (Verdict::Warn { .. }, None) if !report.strict => TestCaseStatus::success(),
-                (Verdict::Fail { requirement, message, .. }, None)
-                | (Verdict::Warn { requirement, message, .. }, None) => {
+                (
+                    Verdict::Fail {
+                        requirement,
+                        message,
+                        ..
+                    },
+                    None,
+                )
+                | (
+                    Verdict::Warn {
+                        requirement,
+                        message,
+                        ..
+                    },
+                    None,
+                ) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     status.set_message(format!("[{requirement}] {message}"));
                     status.set_type(requirement.as_str());
                     let mut description = String::new();
                     if let Some(req) = crate::spec::spec().get(requirement) {
-                        description.push_str(&format!("{} ({}): {}\n", req.id, req.level, req.text));
+                        description
+                            .push_str(&format!("{} ({}): {}\n", req.id, req.level, req.text));
                     }
                     if let Some(exchange) = result.last_exchange() {
                         description.push_str(&format!("repeat: {}\n", exchange.curl()));
@@ -55,11 +70,20 @@ pub fn render(report: &RunReport) -> String {
             let mut case = TestCase::new(result.id, status);
             case.set_classname(format!("longrun.{class}"));
             case.set_time(std::time::Duration::from_millis(result.duration_ms));
-            let mut out = format!("{}\nrequirements: {}\n", result.title, result.requirements.join(", "));
+            let mut out = format!(
+                "{}\nrequirements: {}\n",
+                result.title,
+                result.requirements.join(", ")
+            );
             if let Some(expected) = &result.expected_failure {
                 out.push_str(&format!("expected failure: {}\n", expected.reason));
             }
-            if let Verdict::Warn { requirement, message, .. } = &result.verdict {
+            if let Verdict::Warn {
+                requirement,
+                message,
+                ..
+            } = &result.verdict
+            {
                 out.push_str(&format!("warning [{requirement}]: {message}\n"));
             }
             case.set_system_out(out);

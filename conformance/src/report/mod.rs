@@ -86,7 +86,12 @@ pub struct ServerSummary {
 impl ServerSummary {
     /// The summary of a service document.
     pub fn of(info: &ServerInfo) -> ServerSummary {
-        let text = |key: &str| info.document.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let text = |key: &str| {
+            info.document
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
         ServerSummary {
             name: text("name"),
             version: text("version"),

@@ -30,7 +30,11 @@ pub fn render(report: &RunReport, color: bool) -> String {
             .unwrap_or("?"),
     );
     if let Some(server) = server {
-        let _ = writeln!(out, "claimed classes: {}", server.conformance_classes.join(", "));
+        let _ = writeln!(
+            out,
+            "claimed classes: {}",
+            server.conformance_classes.join(", ")
+        );
     }
     let _ = writeln!(out, "run {}", report.run_id);
     let _ = writeln!(out);
@@ -45,7 +49,13 @@ pub fn render(report: &RunReport, color: bool) -> String {
             (Verdict::Blocked { .. }, None) => ("BLOCKED", "35"),
             (Verdict::Error { .. }, None) => ("ERROR", "31"),
         };
-        let _ = write!(out, "{:<8} {:<40} {}", paint(code, label), result.id, result.title);
+        let _ = write!(
+            out,
+            "{:<8} {:<40} {}",
+            paint(code, label),
+            result.id,
+            result.title
+        );
         match &result.verdict {
             Verdict::Skip { reason } => {
                 let _ = write!(out, " ({reason})");

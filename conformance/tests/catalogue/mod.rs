@@ -9,7 +9,27 @@ use longrun::config::Config;
 
 use crate::support::proxy::Violation;
 
+mod callbacks;
+mod cancel;
+mod create;
+mod delete;
+mod document;
+mod errors;
+mod events;
+mod expiry;
+mod idempotency;
+mod inputs;
+mod list;
+mod log;
+mod multipart;
+mod operations;
+mod poll;
+mod probe;
+mod result;
 mod service;
+mod states;
+mod sync;
+mod url_guard;
 
 /// One violation and the checks that must catch it.
 pub struct Case {
@@ -25,5 +45,30 @@ pub struct Case {
 
 /// Every case.
 pub fn all() -> Vec<Case> {
-    [service::cases()].into_iter().flatten().collect()
+    [
+        service::cases(),
+        probe::cases(),
+        operations::cases(),
+        errors::cases(),
+        url_guard::cases(),
+        create::cases(),
+        inputs::cases(),
+        multipart::cases(),
+        idempotency::cases(),
+        sync::cases(),
+        document::cases(),
+        states::cases(),
+        poll::cases(),
+        list::cases(),
+        events::cases(),
+        cancel::cases(),
+        delete::cases(),
+        result::cases(),
+        log::cases(),
+        expiry::cases(),
+        callbacks::cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

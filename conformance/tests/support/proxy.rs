@@ -272,7 +272,10 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
     }
     let mut upstream = state
         .client
-        .request(request.method.clone(), format!("{}{}", state.upstream, request.path))
+        .request(
+            request.method.clone(),
+            format!("{}{}", state.upstream, request.path),
+        )
         .body(request.body.clone());
     for (name, value) in &request.headers {
         if name != "content-length" {
@@ -374,13 +377,19 @@ async fn relay(
     let (target, attempt) = {
         let mut relays = state.relays.lock().expect("relays lock");
         let Some(relay) = relays.get_mut(&n) else {
-            return Response::builder().status(404).body(Body::empty()).expect("a response");
+            return Response::builder()
+                .status(404)
+                .body(Body::empty())
+                .expect("a response");
         };
         relay.attempts += 1;
         (relay.target.clone(), relay.attempts - 1)
     };
     if let Some(status) = state.violation.callback_request(attempt, &mut request) {
-        return Response::builder().status(status).body(Body::empty()).expect("a response");
+        return Response::builder()
+            .status(status)
+            .body(Body::empty())
+            .expect("a response");
     }
     let query = request.path.split_once('?').map(|(_, q)| q.to_owned());
     let url = match query {
@@ -398,7 +407,10 @@ async fn relay(
         }
     }
     let (mut status, retry_after) = match outbound.send().await {
-        Ok(answer) => (answer.status().as_u16(), answer.headers().get("retry-after").cloned()),
+        Ok(answer) => (
+            answer.status().as_u16(),
+            answer.headers().get("retry-after").cloned(),
+        ),
         Err(_) => (502, None),
     };
     state.violation.callback_response(attempt, &mut status);

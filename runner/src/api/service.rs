@@ -60,6 +60,9 @@ pub async fn service_document(State(state): State<AppState>, base: BaseUrl) -> J
                 "timeoutSeconds": config.callbacks.timeout.as_secs(),
             },
         },
+        "urlGuard": {
+            "privateNetworksAllowed": config.allow_private_networks,
+        },
         "links": {
             "self": base.root(),
             "operations": format!("{}/operations", base.root()),

@@ -114,6 +114,14 @@ fn svc_2_3_4_5_7_gen_1_service_document() {
         "SVC-7"
     );
     assert_eq!(doc["links"]["jobs"], server.url("/v1/jobs"), "SVC-7");
+    // SVC-8: the guard is on unless the operator lifts it.
+    assert_eq!(doc["urlGuard"]["privateNetworksAllowed"], false, "SVC-8");
+    let open = Server::start_with(&["--allow-private-networks"]);
+    assert_eq!(
+        service_document(&open)["urlGuard"]["privateNetworksAllowed"],
+        true,
+        "SVC-8"
+    );
     // GEN-1
     assert_camel_case(&doc, &[]);
 }
