@@ -74,3 +74,63 @@ pub fn apply(results: &mut [CheckResult], entries: &[Entry]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_need_a_known_check_and_a_reason() {
+        let all = crate::checks::all();
+        let ok = parse(
+            "[[expected]]\ncheck = \"service.document\"\nreason = \"#1\"\n",
+            &all,
+        )
+        .expect("valid");
+        assert_eq!(ok.len(), 1);
+        assert!(parse("[[expected]]\ncheck = \"nope\"\nreason = \"x\"\n", &all).is_err());
+        assert!(
+            parse(
+                "[[expected]]\ncheck = \"service.document\"\nreason = \" \"\n",
+                &all
+            )
+            .is_err()
+        );
+        assert!(parse("[[expected]]\ncheck = \"service.document\"\n", &all).is_err());
+        assert!(
+            parse(
+                "[[expected]]\ncheck = \"service.document\"\nreason = \"x\"\nwhy = 1\n",
+                &all
+            )
+            .is_err()
+        );
+        assert!(parse("", &all).expect("an empty file").is_empty());
+    }
+
+    #[test]
+    fn a_listed_failure_is_expected_and_a_listed_pass_fails() {
+        let check = crate::checks::all()[0];
+        let entry = Entry {
+            check: check.id.to_owned(),
+            reason: "known".into(),
+        };
+        let failing = Verdict::Fail {
+            requirement: "SVC-3".into(),
+            level: Level::Must,
+            message: String::new(),
+        };
+        let mut results = vec![CheckResult::without_run(check, failing)];
+        apply(&mut results, std::slice::from_ref(&entry));
+        assert_eq!(
+            results[0].expected_failure.as_ref().unwrap().reason,
+            "known"
+        );
+
+        let mut results = vec![CheckResult::without_run(check, Verdict::Pass)];
+        apply(&mut results, &[entry]);
+        assert!(results[0].expected_failure.is_none());
+        assert!(
+            matches!(&results[0].verdict, Verdict::Fail { message, .. } if message.contains("remove the entry"))
+        );
+    }
+}

@@ -354,3 +354,51 @@ async fn clean_up(shared: &Arc<Shared>, jobs: Vec<String>) {
     });
     futures::future::join_all(cleanups).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(only: &[&str], skip: &[&str]) -> SuiteConfig {
+        let mut config = SuiteConfig::new("http://127.0.0.1:1".parse().unwrap());
+        config.only = only.iter().map(|s| s.to_string()).collect();
+        config.skip = skip.iter().map(|s| s.to_string()).collect();
+        config
+    }
+
+    #[test]
+    fn patterns_match_ids_requirements_and_classes() {
+        let all = crate::checks::all();
+        let service = all.iter().find(|c| c.id == "service.document").unwrap();
+        for pattern in [
+            "service.document",
+            "service.*",
+            "SVC-3",
+            "svc-*",
+            "core",
+            "*",
+        ] {
+            assert!(Pattern::new(pattern).unwrap().matches(service), "{pattern}");
+        }
+        for pattern in ["cancel.*", "CANCEL-1", "events", "service"] {
+            assert!(
+                !Pattern::new(pattern).unwrap().matches(service),
+                "{pattern}"
+            );
+        }
+        assert!(Pattern::new("[").is_err());
+    }
+
+    #[test]
+    fn a_selection_brings_its_prerequisites() {
+        let all = crate::checks::all();
+        let selected = select(&all, &config(&["probe.offered"], &[])).unwrap();
+        let ids: Vec<&str> = selected.iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["service.document", "probe.offered"]);
+        let selected = select(&all, &config(&["no-such-*"], &[])).unwrap();
+        assert!(selected.is_empty());
+        let selected = select(&all, &config(&[], &["*"])).unwrap();
+        assert!(selected.is_empty());
+        assert!(select(&all, &config(&["["], &[])).is_err());
+    }
+}

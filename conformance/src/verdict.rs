@@ -225,3 +225,81 @@ pub fn exit_code(results: &[CheckResult], strict: bool) -> i32 {
     });
     if ran { exit::PASSED } else { exit::NOTHING_RAN }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(verdict: Verdict) -> CheckResult {
+        CheckResult {
+            id: "x.y",
+            title: "",
+            class: "core",
+            requirements: &[],
+            verdict,
+            expected_failure: None,
+            exchanges: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    fn fail() -> Verdict {
+        Verdict::Fail {
+            requirement: "SVC-3".into(),
+            level: Level::Must,
+            message: String::new(),
+        }
+    }
+
+    fn warn() -> Verdict {
+        Verdict::Warn {
+            requirement: "EVENTS-7".into(),
+            level: Level::Should,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_table() {
+        let error = || Verdict::Error {
+            message: String::new(),
+        };
+        let skip = || Verdict::Skip {
+            reason: String::new(),
+        };
+        assert_eq!(exit_code(&[result(Verdict::Pass)], false), exit::PASSED);
+        assert_eq!(
+            exit_code(&[result(Verdict::Pass), result(warn())], false),
+            exit::PASSED
+        );
+        assert_eq!(
+            exit_code(&[result(Verdict::Pass), result(warn())], true),
+            exit::FAILED
+        );
+        assert_eq!(
+            exit_code(&[result(fail()), result(error())], false),
+            exit::FAILED
+        );
+        assert_eq!(
+            exit_code(&[result(Verdict::Pass), result(error())], false),
+            exit::ERROR
+        );
+        assert_eq!(exit_code(&[result(skip())], false), exit::NOTHING_RAN);
+        assert_eq!(exit_code(&[], false), exit::NOTHING_RAN);
+        let mut expected = result(fail());
+        expected.expected_failure = Some(Expected {
+            reason: "known".into(),
+        });
+        assert_eq!(exit_code(&[expected.clone()], false), exit::PASSED);
+        let counts = Counts::of(&[expected, result(Verdict::Pass), result(warn())]);
+        assert_eq!(
+            (
+                counts.pass,
+                counts.warn,
+                counts.expected_failure,
+                counts.fail
+            ),
+            (1, 1, 1, 0)
+        );
+    }
+}

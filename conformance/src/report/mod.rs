@@ -197,3 +197,32 @@ impl RunReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_specs_parse() {
+        assert_eq!(
+            "junit=out/r.xml".parse::<ReportSpec>(),
+            Ok(ReportSpec {
+                format: Format::Junit,
+                path: Some("out/r.xml".into())
+            })
+        );
+        assert_eq!(
+            "json=-".parse::<ReportSpec>(),
+            Ok(ReportSpec {
+                format: Format::Json,
+                path: None
+            })
+        );
+        assert_eq!(
+            "terminal".parse::<ReportSpec>().unwrap().format,
+            Format::Terminal
+        );
+        assert!("pdf".parse::<ReportSpec>().is_err());
+        assert!("json=".parse::<ReportSpec>().is_err());
+    }
+}
