@@ -114,8 +114,12 @@ impl std::fmt::Debug for Check {
 #[macro_export]
 macro_rules! ensure {
     ($cond:expr, $req:literal, $($fmt:tt)+) => {
-        if !($cond) {
-            return Err($crate::check::Finding::violation($req, format!($($fmt)+)));
+        // A binding, so that `!` never applies to a comparison of floats.
+        {
+            let holds: bool = $cond;
+            if !holds {
+                return Err($crate::check::Finding::violation($req, format!($($fmt)+)));
+            }
         }
     };
 }
@@ -124,8 +128,11 @@ macro_rules! ensure {
 #[macro_export]
 macro_rules! ensure_should {
     ($cond:expr, $req:literal, $($fmt:tt)+) => {
-        if !($cond) {
-            return Err($crate::check::Finding::should($req, format!($($fmt)+)));
+        {
+            let holds: bool = $cond;
+            if !holds {
+                return Err($crate::check::Finding::should($req, format!($($fmt)+)));
+            }
         }
     };
 }

@@ -139,7 +139,9 @@ impl Ctx {
                     ),
                 ));
             }
-            let response = if long_poll {
+            // The first read is a plain GET, so a state that does not last is
+            // seen; later reads long-poll for the next change.
+            let response = if long_poll && etag.is_some() {
                 let wait = remaining.as_secs().clamp(0, 5);
                 let mut request = self
                     .get(&format!("{url}?waitSeconds={wait}"))
@@ -170,7 +172,8 @@ impl Ctx {
                     ));
                 }
             }
-            if !long_poll {
+            // Unless the next read is a long poll, wait as the server asks.
+            if !(long_poll && etag.is_some()) {
                 let pause = retry_after(&response).unwrap_or(Duration::from_millis(200));
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 tokio::time::sleep(pause.min(remaining)).await;

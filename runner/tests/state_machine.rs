@@ -201,7 +201,7 @@ impl Harness {
                     // Let it finish before time moves, so its deadline is known.
                     let record = self
                         .jobs
-                        .wait("", &id, None, Duration::from_secs(30))
+                        .wait("", &id, &[], Duration::from_secs(30))
                         .await
                         .unwrap();
                     let expected = if outcome == Outcome::Succeed {

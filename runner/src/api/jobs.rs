@@ -62,12 +62,7 @@ pub async fn get(
         Some(seconds) => {
             state
                 .jobs
-                .wait(
-                    "",
-                    &id,
-                    tags.first().map(String::as_str),
-                    Duration::from_secs(seconds),
-                )
+                .wait("", &id, &tags, Duration::from_secs(seconds))
                 .await?
         }
         None => state.jobs.get("", &id).await?,

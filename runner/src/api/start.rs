@@ -174,7 +174,7 @@ async fn synchronous(
 ) -> Result<Response, Problem> {
     let record = state
         .jobs
-        .wait(&record.tenant, &record.id, None, Duration::from_secs(wait))
+        .wait(&record.tenant, &record.id, &[], Duration::from_secs(wait))
         .await?;
     Ok(match record.status {
         Status::Succeeded => synchronous_result(state, &record, base, wait).await?,

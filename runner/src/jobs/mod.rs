@@ -177,20 +177,23 @@ impl Jobs {
         }
     }
 
-    /// Wait up to `wait` for the job to change: until its ETag differs from
-    /// `etag` when one is given, else until it is terminal. Returns the record
+    /// Wait up to `wait` for the job to change: until its ETag matches none of
+    /// the `If-None-Match` tags when any are given (`*` matches every tag), else
+    /// until it is terminal. Returns the record
     /// at the end of the wait; reading it counts as a use. A job deleted during
     /// the wait is `job-not-found`.
     pub async fn wait(
         &self,
         tenant: &str,
         id: &str,
-        etag: Option<&str>,
+        if_none_match: &[String],
         wait: Duration,
     ) -> Result<JobRecord, Problem> {
+        // Whether the client's `If-None-Match` list matches a document's tag.
+        let matches = |etag: &str| if_none_match.iter().any(|t| t == "*" || t == etag);
         let Some(live) = self.live_job(tenant, id) else {
             let record = self.stored(tenant, id, true).await?;
-            if etag.is_some_and(|etag| record.etag() == etag) {
+            if matches(&record.etag()) {
                 // A terminal job never changes: the answer is "not modified",
                 // after the wait the client asked for.
                 tokio::time::sleep(wait).await;
@@ -199,9 +202,12 @@ impl Jobs {
             return Ok(record);
         };
         let mut receiver = live.record.subscribe();
-        let done = |record: &JobRecord| match etag {
-            Some(etag) => record.etag() != etag,
-            None => record.status.is_terminal(),
+        let done = |record: &JobRecord| {
+            if if_none_match.is_empty() {
+                record.status.is_terminal()
+            } else {
+                !matches(&record.etag())
+            }
         };
         let waited = tokio::time::timeout(wait, receiver.wait_for(done))
             .await

@@ -121,6 +121,17 @@ fn poll_3_5_a_long_poll_returns_on_change_or_304_after_the_wait() {
         "POLL-5: answered after {elapsed:?}"
     );
     assert_eq!(must_header(&response, "etag"), etag);
+    // Every form of a matching If-None-Match waits: `*`, and a list whose
+    // matching tag is not the first.
+    let listed = format!("\"nope\", {etag}");
+    for tag in ["*", listed.as_str()] {
+        let (response, elapsed) = poll(&server, &id, "?waitSeconds=1", Some(tag));
+        assert_eq!(response.status(), 304, "POLL-3: If-None-Match: {tag}");
+        assert!(
+            elapsed >= Duration::from_millis(950),
+            "POLL-5: If-None-Match: {tag} answered after {elapsed:?}"
+        );
+    }
     // A change: 200 with the new document within a second of it (POLL-5).
     let waiter = {
         let url = server.url(&format!("/v1/jobs/{id}?waitSeconds=20"));
