@@ -324,8 +324,17 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
         unrelay_body(&state, &mut response);
     }
     state.violation.response(&request, &mut response);
+    // A HEAD answer has no body but keeps the length of the body a GET would
+    // have (hyper would otherwise say 0).
+    let head_length = (request.method == Method::HEAD)
+        .then(|| response.headers.get("content-length").cloned())
+        .flatten();
     let body = Body::from(response.body.clone());
-    build(response, body)
+    let mut out = build(response, body);
+    if let Some(length) = head_length {
+        out.headers_mut().insert("content-length", length);
+    }
+    out
 }
 
 /// Point a start request's `callback.url` at the proxy's relay.

@@ -234,8 +234,9 @@ impl Jobs {
             return Ok(());
         };
         let deadline = self.inner.clock.now() + Duration::from_secs(record.ttl_seconds);
-        // Moving the deadline by under a second is not worth a write.
-        if deadline - expires_at >= Duration::from_secs(1) {
+        // The document a use returns already shows the new deadline
+        // (EXPIRY-3), so every use that moves it writes it.
+        if deadline > expires_at {
             self.inner
                 .store
                 .set_expiry(&record.id, deadline)
