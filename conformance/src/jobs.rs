@@ -59,7 +59,7 @@ impl Ctx {
     /// Start a `probe` job with this whole request body and expect it to be
     /// accepted (`202` with a job document and `Location`).
     pub async fn start_probe_with(&self, body: Value) -> Result<Job, Finding> {
-        let response = self.start(&self.probe().to_owned(), &body).await?;
+        let response = self.start(self.probe(), &body).await?;
         self.accepted(response)
     }
 

@@ -15,6 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AppState;
 use super::document::{document, job_headers, job_response};
 use super::paths::JobId;
+use super::seconds::parse_seconds;
 use super::urls::BaseUrl;
 use crate::jobs::Status;
 use crate::problem::{Problem, ProblemKind};
@@ -48,7 +49,7 @@ pub async fn get(
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         // Unknown parameters (such as an SDK's `api-version`) are ignored.
         if key == "waitSeconds" {
-            let seconds = value.parse::<u64>().map_err(|_| {
+            let seconds = parse_seconds(&value).ok_or_else(|| {
                 malformed(format!(
                     "`waitSeconds` must be a whole number of seconds, not `{value}`"
                 ))

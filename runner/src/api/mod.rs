@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod operations;
 pub mod paths;
 pub mod result;
+pub mod seconds;
 pub mod service;
 pub mod start;
 pub mod urls;

@@ -12,6 +12,7 @@ use super::AppState;
 use super::document::{job_response, location_headers};
 use super::operations::unknown_operation;
 use super::paths::OperationName;
+use super::seconds::parse_seconds;
 use super::urls::BaseUrl;
 use crate::intake;
 use crate::jobs::{JobRecord, Status};
@@ -42,14 +43,15 @@ pub fn parse_prefer(headers: &HeaderMap) -> Result<Preference, Problem> {
             };
             if name.eq_ignore_ascii_case("respond-async") {
                 preference.respond_async = true;
-            } else if name.eq_ignore_ascii_case("wait") {
-                let seconds = value.and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| {
+            } else if name.eq_ignore_ascii_case("wait") && preference.wait.is_none() {
+                // RFC 7240: the first occurrence of a preference wins; later
+                // ones are not read at all.
+                let seconds = value.and_then(parse_seconds).ok_or_else(|| {
                     malformed(format!(
                         "`Prefer: {token}` is not valid: wait takes whole seconds, e.g. wait=10"
                     ))
                 })?;
-                // RFC 7240: the first occurrence of a preference wins.
-                preference.wait.get_or_insert(seconds);
+                preference.wait = Some(seconds);
             }
         }
     }

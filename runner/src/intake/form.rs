@@ -58,11 +58,12 @@ fn json_field(name: &str, text: &str) -> Result<Value, Problem> {
 }
 
 fn integer_field(name: &str, text: &str) -> Result<i64, Problem> {
-    let value = text
-        .trim()
-        .parse::<i64>()
-        .map(Value::from)
-        .map_err(|_| malformed(format!("`{name}` must be an integer")))?;
+    // Read as JSON, so a field is an integer exactly when the JSON member would
+    // be one (and one beyond 64 bits is out of bounds, not malformed).
+    let value = serde_json::from_str::<Value>(text.trim())
+        .ok()
+        .filter(Value::is_number)
+        .ok_or_else(|| malformed(format!("`{name}` must be an integer")))?;
     integer(name, &value)
 }
 

@@ -132,10 +132,22 @@ pub(super) fn parse_output(value: Value) -> Result<String, Problem> {
 }
 
 /// Parse an integer field.
+/// A JSON integer. One too large for 64 bits is kept at the nearest 64-bit
+/// bound, so that the bounds check answers it (`422`), not the type check.
 pub(super) fn integer(key: &str, value: &Value) -> Result<i64, Problem> {
-    value
-        .as_i64()
-        .ok_or_else(|| malformed(format!("`{key}` must be an integer")))
+    if let Some(i) = value.as_i64() {
+        return Ok(i);
+    }
+    if value.is_u64() {
+        return Ok(i64::MAX);
+    }
+    match value.as_f64() {
+        // serde_json reads integers beyond 64 bits as floats.
+        Some(f) if f.fract() == 0.0 && f.abs() >= 9.0e18 => {
+            Ok(if f > 0.0 { i64::MAX } else { i64::MIN })
+        }
+        _ => Err(malformed(format!("`{key}` must be an integer"))),
+    }
 }
 
 fn parse_input(name: &str, value: Value) -> Result<RawInput, Problem> {

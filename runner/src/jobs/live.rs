@@ -139,18 +139,15 @@ impl JobLog {
     }
 
     /// Append one line per line of `text`, prefixed with the time and `tag`.
+    ///
+    /// Each line is appended on its own, so that when the log reaches its
+    /// limit the lines of a message that fit are kept and the first that does
+    /// not fit is where the log ends (LOG-6).
     pub fn line(&self, tag: &str, text: &str) {
         let now = rfc3339(self.clock.now());
-        let mut out = String::new();
         for line in text.lines() {
-            out.push_str(&now);
-            out.push(' ');
-            out.push_str(tag);
-            out.push(' ');
-            out.push_str(line);
-            out.push('\n');
+            self.append(&format!("{now} {tag} {line}\n"));
         }
-        self.append(&out);
     }
 
     fn append(&self, text: &str) {

@@ -466,6 +466,22 @@ fn job_create_13_14_ttl_and_timeout_bounds_and_defaults() {
             "invalid-request",
         );
     }
+    // Integers beyond 64 bits are out of bounds too, not malformed.
+    for member in ["ttlSeconds", "timeoutSeconds"] {
+        for huge in ["99999999999999999999", "-99999999999999999999"] {
+            let body = format!(r#"{{"params": {{}}, "{member}": {huge}}}"#);
+            problem(
+                client()
+                    .post(server.url("/v1/operations/probe/jobs"))
+                    .header("Content-Type", "application/json")
+                    .body(body)
+                    .send()
+                    .unwrap(),
+                422,
+                "invalid-request",
+            );
+        }
+    }
     let doc = server.started(
         "probe",
         &json!({"params": quick(), "ttlSeconds": max_ttl, "timeoutSeconds": max_timeout}),

@@ -104,10 +104,23 @@ fn sync_1_2_the_applied_wait() {
         "wait=3",
         "SYNC-2"
     );
-    // SYNC-1: the first wait counts; unknown preferences are ignored.
+    // SYNC-2: also when the value is too large for 64 bits.
     let (response, _) = start_waiting(
         &server,
-        "handling=lenient, wait=2, wait=9",
+        "wait=99999999999999999999999",
+        &json!({"params": quick()}),
+    );
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        must_header(&response, "preference-applied"),
+        "wait=3",
+        "SYNC-2"
+    );
+    // SYNC-1: the first wait counts, later ones are not read; unknown
+    // preferences are ignored.
+    let (response, _) = start_waiting(
+        &server,
+        "handling=lenient, wait=2, wait=soon",
         &json!({"params": quick()}),
     );
     assert_eq!(response.status(), 200);
@@ -140,7 +153,7 @@ fn sync_1_2_the_applied_wait() {
         "wait=",
         "wait",
         "wait=1e3",
-        "wait=99999999999999999999999",
+        "wait=+2",
     ] {
         let (response, _) = start_waiting(&server, prefer, &json!({"params": quick()}));
         assert_eq!(response.status(), 400, "SYNC-1: `{prefer}`");
