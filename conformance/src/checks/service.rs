@@ -1,24 +1,57 @@
-//! Section 4: the service document.
+//! Sections 2 and 4: the service document, the classes a server claims and
+//! the limits it advertises.
+//!
+//! - `service.document`: the shape of `GET /v1` (SVC-2 to SVC-5, SVC-7, SVC-8);
+//! - `service.claimed-classes`: every claimed class that has an endpoint of its
+//!   own serves it (SVC-1), and a server that does not claim `callbacks`
+//!   refuses the `callback` member (JOB-CREATE-11);
+//! - `service.limits-enforced`: the advertised bounds of `ttlSeconds`,
+//!   `timeoutSeconds`, `maxWaitSeconds` and `maxPageSize` and the advertised
+//!   defaults are the ones the server applies (SVC-6). The size and queue
+//!   limits are checked by the areas that reach them (create, inputs, log).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::check::{Check, Outcome};
-use crate::context::Ctx;
+use crate::context::{Ctx, Response};
 use crate::ensure;
+use crate::exchange::show_body;
 
 /// The checks of this section.
-pub const CHECKS: &[Check] = &[Check {
-    id: "service.document",
-    title: "GET /v1 describes the server: name, versions, classes, limits, links",
-    class: "core",
-    requirements: &[
-        "SVC-2", "SVC-3", "SVC-4", "SVC-5", "SVC-7", "SVC-8", "GEN-5",
-    ],
-    needs: &[],
-    jobs: 0,
-    exclusive: false,
-    run: |ctx| Box::pin(document(ctx)),
-}];
+pub const CHECKS: &[Check] = &[
+    Check {
+        id: "service.document",
+        title: "GET /v1 describes the server: name, versions, classes, limits, links",
+        class: "core",
+        requirements: &[
+            "SVC-2", "SVC-3", "SVC-4", "SVC-5", "SVC-7", "SVC-8", "GEN-5",
+        ],
+        needs: &[],
+        jobs: 0,
+        exclusive: false,
+        run: |ctx| Box::pin(document(ctx)),
+    },
+    Check {
+        id: "service.claimed-classes",
+        title: "the endpoints of every claimed class are served; an unclaimed callbacks class refuses `callback`",
+        class: "core",
+        requirements: &["SVC-1", "JOB-CREATE-11"],
+        needs: &["service.document"],
+        jobs: 0,
+        exclusive: false,
+        run: |ctx| Box::pin(claimed_classes(ctx)),
+    },
+    Check {
+        id: "service.limits-enforced",
+        title: "the advertised TTL, timeout, wait and page-size bounds and defaults are the enforced ones",
+        class: "core",
+        requirements: &["SVC-6", "JOB-CREATE-13", "JOB-CREATE-14"],
+        needs: &["service.document", "probe.offered"],
+        jobs: 1,
+        exclusive: false,
+        run: |ctx| Box::pin(limits_enforced(ctx)),
+    },
+];
 
 const LIMITS: &[&str] = &[
     "defaultTtlSeconds",
@@ -170,4 +203,224 @@ async fn document(ctx: Ctx) -> Outcome {
         );
     }
     Ok(())
+}
+
+/// An id no server has issued (it only uses the characters JOB-DOC-3 allows).
+fn unknown_job_id() -> String {
+    format!("conformance-no-such-job-{}", uuid::Uuid::now_v7())
+}
+
+async fn claimed_classes(ctx: Ctx) -> Outcome {
+    let id = unknown_job_id();
+    let job = format!("/v1/jobs/{id}");
+    // Classes with endpoints of their own: asked about an unknown job, a
+    // server that implements them answers `404 job-not-found`, not the
+    // `404 not-found` or `405` of an endpoint it does not have.
+    let endpoints: [(&str, reqwest::Method, String); 4] = [
+        ("cancel", reqwest::Method::POST, format!("{job}/cancel")),
+        ("delete", reqwest::Method::DELETE, job.clone()),
+        ("events", reqwest::Method::GET, format!("{job}/events")),
+        ("log", reqwest::Method::GET, format!("{job}/log")),
+    ];
+    for (class, method, path) in endpoints {
+        if !ctx.claims(class) {
+            continue;
+        }
+        let response = ctx.request(method.clone(), &path).send().await?;
+        ensure!(
+            response.status == 404 && response.problem_kind().as_deref() == Some("job-not-found"),
+            "SVC-1",
+            "the server claims `{class}`, but {method} {path} (an unknown job) answered {} {}; \
+             a server that implements `{class}` answers 404 job-not-found",
+            response.status,
+            show_body(&response.body)
+        );
+    }
+    if ctx.claims("list") {
+        let response = ctx.get("/v1/jobs?limit=1").send().await?;
+        let doc = response.json().unwrap_or(Value::Null);
+        ensure!(
+            response.status == 200 && doc["jobs"].is_array(),
+            "SVC-1",
+            "the server claims `list`, but GET /v1/jobs?limit=1 answered {} {}; expected 200 with a `jobs` array",
+            response.status,
+            show_body(&response.body)
+        );
+    }
+    if !ctx.claims("callbacks") {
+        let body = json!({
+            "params": {"durationMs": 0, "steps": 1},
+            "callback": {"url": "https://conformance.invalid/callback"}
+        });
+        let response = ctx.start(ctx.probe(), &body).await?;
+        track_if_created(&ctx, &response);
+        response.expect_problem(422, "invalid-request", "JOB-CREATE-11")?;
+    }
+    Ok(())
+}
+
+/// Track the job a request created by mistake, so that it is cleaned up.
+fn track_if_created(ctx: &Ctx, response: &Response) {
+    if response.status == 202
+        && let Some(url) = response.header("location")
+    {
+        ctx.track_job(url);
+    }
+}
+
+/// A start request with `member` set to `value` must be refused with
+/// `422 invalid-request`.
+async fn refused(ctx: &Ctx, member: &str, value: u64, bound: &str) -> Outcome {
+    let body = json!({"params": {"durationMs": 0, "steps": 1}, member: value});
+    let response = ctx.start(ctx.probe(), &body).await?;
+    track_if_created(ctx, &response);
+    ensure!(
+        response.status == 422 && response.problem_kind().as_deref() == Some("invalid-request"),
+        "SVC-6",
+        "{member} {value} is outside the advertised bound ({bound}), so it must be refused \
+         with 422 invalid-request; got {} {}",
+        response.status,
+        show_body(&response.body)
+    );
+    Ok(())
+}
+
+async fn limits_enforced(ctx: Ctx) -> Outcome {
+    let limits = ctx.limits().clone();
+    refused(
+        &ctx,
+        "ttlSeconds",
+        limits.max_ttl_seconds + 1,
+        &format!("maxTtlSeconds {}", limits.max_ttl_seconds),
+    )
+    .await?;
+    refused(
+        &ctx,
+        "ttlSeconds",
+        limits.min_ttl_seconds.saturating_sub(1),
+        &format!("minTtlSeconds {}", limits.min_ttl_seconds),
+    )
+    .await?;
+    refused(
+        &ctx,
+        "timeoutSeconds",
+        limits.max_timeout_seconds + 1,
+        &format!("maxTimeoutSeconds {}", limits.max_timeout_seconds),
+    )
+    .await?;
+
+    // The bounds themselves are accepted and applied as given.
+    for (ttl, timeout) in [
+        (limits.max_ttl_seconds, limits.max_timeout_seconds),
+        (limits.min_ttl_seconds, 1),
+    ] {
+        let body = json!({
+            "params": {"durationMs": 0, "steps": 1},
+            "ttlSeconds": ttl,
+            "timeoutSeconds": timeout
+        });
+        let response = ctx.start(ctx.probe(), &body).await?;
+        ensure!(
+            response.status == 202,
+            "SVC-6",
+            "ttlSeconds {ttl} and timeoutSeconds {timeout} are within the advertised bounds \
+             (ttl {}..={}, timeout 1..={}), so the job must be accepted; got {} {}",
+            limits.min_ttl_seconds,
+            limits.max_ttl_seconds,
+            limits.max_timeout_seconds,
+            response.status,
+            show_body(&response.body)
+        );
+        let job = ctx.accepted(response)?;
+        ensure!(
+            job.doc["ttlSeconds"] == ttl && job.doc["timeoutSeconds"] == timeout,
+            "SVC-6",
+            "the job was started with ttlSeconds {ttl} and timeoutSeconds {timeout}, its document \
+             shows {} and {}",
+            job.doc["ttlSeconds"],
+            job.doc["timeoutSeconds"]
+        );
+    }
+
+    // The advertised defaults are the applied ones.
+    let job = ctx
+        .start_probe(json!({"durationMs": 0, "steps": 1}))
+        .await?;
+    ensure!(
+        job.doc["ttlSeconds"] == limits.default_ttl_seconds,
+        "JOB-CREATE-13",
+        "a job started without ttlSeconds has ttlSeconds {}, but limits.defaultTtlSeconds is {}",
+        job.doc["ttlSeconds"],
+        limits.default_ttl_seconds
+    );
+    ensure!(
+        job.doc["timeoutSeconds"] == limits.default_timeout_seconds,
+        "JOB-CREATE-14",
+        "a job started without timeoutSeconds has timeoutSeconds {}, but limits.defaultTimeoutSeconds is {}",
+        job.doc["timeoutSeconds"],
+        limits.default_timeout_seconds
+    );
+
+    if ctx.claims("sync") {
+        // A quick job under a wait longer than the maximum: the applied wait
+        // is the advertised maximum.
+        let asked = limits.max_wait_seconds + 1000;
+        let response = ctx
+            .post_json(
+                &format!("/v1/operations/{}/jobs", ctx.probe()),
+                &json!({"params": {"durationMs": 0, "steps": 1}}),
+            )
+            .header("Prefer", format!("wait={asked}"))
+            .timeout(
+                std::time::Duration::from_secs(limits.max_wait_seconds) + ctx.timeouts().request,
+            )
+            .send()
+            .await?;
+        track_job_of(&ctx, &response);
+        let applied = response.header("preference-applied").unwrap_or("");
+        ensure!(
+            applied.replace(' ', "") == format!("wait={}", limits.max_wait_seconds),
+            "SVC-6",
+            "Prefer: wait={asked} was answered {} with Preference-Applied {applied:?}; the advertised \
+             maxWaitSeconds {} must cap it to wait={}",
+            response.status,
+            limits.max_wait_seconds,
+            limits.max_wait_seconds
+        );
+    }
+
+    if ctx.claims("list") {
+        let max = limits.max_page_size;
+        let response = ctx.get(&format!("/v1/jobs?limit={max}")).send().await?;
+        let doc = response.json().unwrap_or(Value::Null);
+        let count = doc["jobs"].as_array().map(Vec::len);
+        ensure!(
+            response.status == 200 && count.is_some_and(|n| n as u64 <= max),
+            "SVC-6",
+            "GET /v1/jobs?limit={max} (limits.maxPageSize) answered {} with {count:?} jobs; expected 200 with at most {max}",
+            response.status
+        );
+        let response = ctx
+            .get(&format!("/v1/jobs?limit={}", max + 1))
+            .send()
+            .await?;
+        ensure!(
+            response.status == 400
+                && response.problem_kind().as_deref() == Some("malformed-request"),
+            "SVC-6",
+            "GET /v1/jobs?limit={} is above limits.maxPageSize {max} and must be answered \
+             400 malformed-request; got {} {}",
+            max + 1,
+            response.status,
+            show_body(&response.body)
+        );
+    }
+    Ok(())
+}
+
+/// Track the job a synchronous answer names (`Location`), whatever its status.
+fn track_job_of(ctx: &Ctx, response: &Response) {
+    if let Some(url) = response.header("location") {
+        ctx.track_job(url);
+    }
 }
