@@ -62,7 +62,11 @@ async fn a_server_speaking_another_protocol_fails_and_never_passes() {
     let output = conformance_async(vec!["run".into(), "--base-url".into(), base]).await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("FAIL") && stdout.contains("service.document"), "{}", text(&output));
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("service.document"),
+        "{}",
+        text(&output)
+    );
     assert!(stdout.contains("BLOCKED"), "{}", text(&output));
 }
 
@@ -97,7 +101,10 @@ fn list_shows_every_requirement_and_explain_quotes_one() {
     for req in &spec.requirements {
         assert!(stdout.contains(&req.id), "list lacks {}", req.id);
     }
-    assert!(!stdout.contains("(no check)"), "uncovered requirements:\n{stdout}");
+    assert!(
+        !stdout.contains("(no check)"),
+        "uncovered requirements:\n{stdout}"
+    );
 
     let output = conformance(&["explain", "SVC-3"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -135,7 +142,10 @@ async fn reports_and_expected_failures() {
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
-    assert!(xml.contains("<testsuites") && xml.contains("service.document"), "{xml}");
+    assert!(
+        xml.contains("<testsuites") && xml.contains("service.document"),
+        "{xml}"
+    );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
             .expect("JSON");
@@ -145,7 +155,10 @@ async fn reports_and_expected_failures() {
     assert_eq!(report["results"][0]["id"], "service.document");
     assert_eq!(report["results"][0]["verdict"], "pass");
     let raw = std::fs::read_to_string(&json).expect("the JSON report");
-    assert!(!raw.contains("sekrit-token"), "the JSON report leaks a header value");
+    assert!(
+        !raw.contains("sekrit-token"),
+        "the JSON report leaks a header value"
+    );
     assert!(raw.contains("Authorization: (redacted)"), "{raw}");
 
     // An expected failure that passes fails the run.
@@ -173,7 +186,11 @@ async fn reports_and_expected_failures() {
     );
 
     // An entry naming no check, or without a reason, is a usage error.
-    std::fs::write(&expected, "[[expected]]\ncheck = \"nope\"\nreason = \"x\"\n").expect("write");
+    std::fs::write(
+        &expected,
+        "[[expected]]\ncheck = \"nope\"\nreason = \"x\"\n",
+    )
+    .expect("write");
     let output = conformance_async(vec![
         "run".into(),
         "--base-url".into(),
@@ -206,18 +223,20 @@ async fn an_expected_failure_does_not_fail_the_run_and_every_request_is_labelled
     let record = seen.clone();
     let proxy = Proxy::start(
         &runner.base,
-        Arc::new(OnResponse(move |req: &ProxyRequest, resp: &mut ProxyResponse| {
-            let run = req
-                .headers
-                .get("x-conformance-run")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            record.lock().unwrap().push((run, req.check().to_owned()));
-            if req.is("GET", "/v1") {
-                resp.edit_json(|doc| doc["protocolVersion"] = "9.9".into());
-            }
-        })),
+        Arc::new(OnResponse(
+            move |req: &ProxyRequest, resp: &mut ProxyResponse| {
+                let run = req
+                    .headers
+                    .get("x-conformance-run")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                record.lock().unwrap().push((run, req.check().to_owned()));
+                if req.is("GET", "/v1") {
+                    resp.edit_json(|doc| doc["protocolVersion"] = "9.9".into());
+                }
+            },
+        )),
     )
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -244,17 +263,33 @@ async fn an_expected_failure_does_not_fail_the_run_and_every_request_is_labelled
     .await;
     // The only check is an expected failure: nothing fails, but nothing passed.
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("XFAIL"), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("XFAIL"),
+        "{}",
+        text(&output)
+    );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
     let result = &report["results"][0];
     assert_eq!(result["verdict"], "fail");
     assert_eq!(result["requirement"], "SVC-3");
-    assert_eq!(result["expectedFailure"]["reason"], "we report 9.9 on purpose");
-    assert!(result["requirementText"].as_str().unwrap().contains("protocolVersion"));
+    assert_eq!(
+        result["expectedFailure"]["reason"],
+        "we report 9.9 on purpose"
+    );
+    assert!(
+        result["requirementText"]
+            .as_str()
+            .unwrap()
+            .contains("protocolVersion")
+    );
     assert!(result["curl"].as_str().unwrap().starts_with("curl -i "));
     let seen = seen.lock().unwrap();
     let run_id = report["runId"].as_str().unwrap();
-    assert!(seen.iter().any(|(run, check)| run == run_id && check == "service.document"), "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|(run, check)| run == run_id && check == "service.document"),
+        "{seen:?}"
+    );
     assert!(seen.iter().all(|(run, _)| run == run_id), "{seen:?}");
 }

@@ -1,8 +1,8 @@
 //! Acceptance: every check fails against at least one violation of the
 //! protocol, and passes without it.
 //!
-//! Each case of the catalogue (`catalogue/`) runs its checks against a fresh
-//! runner behind a proxy that breaks exactly one rule; every listed check must
+//! Each case of the catalogue (`catalogue/`) runs its checks against a runner
+//! behind a proxy that breaks exactly one rule; every listed check must
 //! fail (or warn, for a SHOULD). The same suite run through a proxy that breaks
 //! nothing passes, so the failures come from the violations alone.
 //!
@@ -12,8 +12,8 @@
 mod catalogue;
 mod support;
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use longrun_conformance::checks;
 use longrun_conformance::report::terminal;
@@ -42,10 +42,15 @@ async fn the_suite_passes_through_a_transparent_proxy() {
     assert_eq!(report.exit_code, 0, "{}", terminal::render(&report, false));
 }
 
+/// Runners the cases share. A runner's plugin host keeps its memory mappings
+/// for the life of the process, so the cases reuse a few runners (one case at a
+/// time each) instead of starting one per case.
+const RUNNERS: usize = 3;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_violation_fails_its_checks() {
     let filter = std::env::var("CONFORMANCE_CASES").ok();
-    let cases: Vec<_> = catalogue::all()
+    let cases: VecDeque<catalogue::Case> = catalogue::all()
         .into_iter()
         .filter(|c| {
             filter
@@ -53,48 +58,61 @@ async fn each_violation_fails_its_checks() {
                 .is_none_or(|f| c.name.contains(f) || c.fails.iter().any(|id| id.contains(f)))
         })
         .collect();
-    let limit = Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = tokio::task::JoinSet::new();
-    for case in cases {
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("open");
-            let runner = start_runner(|config| {
-                if let Some(adjust) = case.runner {
-                    adjust(config);
-                }
-            })
-            .await;
-            let proxy = Proxy::start(&runner.base, (case.violation)()).await;
-            let mut config = suite_config(&proxy.base);
-            config.only = case.fails.iter().map(|s| s.to_string()).collect();
-            let report = run_suite(config).await;
-            let mut problems = Vec::new();
-            for id in case.fails {
-                let verdict = report.result(id).map(|r| r.verdict.name());
-                if !matches!(verdict, Some("fail" | "warn")) {
-                    problems.push(format!(
-                        "violation {:?}: check {id} gave {verdict:?}, expected fail or warn",
-                        case.name
-                    ));
+    let queue = Arc::new(Mutex::new(cases));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..RUNNERS {
+        let queue = queue.clone();
+        workers.spawn(async move {
+            let shared = start_runner(|_| {}).await;
+            let mut failures = Vec::new();
+            loop {
+                let Some(case) = queue.lock().expect("queue lock").pop_front() else {
+                    break;
+                };
+                // A case that needs its own configuration gets its own runner.
+                let own = match case.runner {
+                    Some(adjust) => Some(start_runner(adjust).await),
+                    None => None,
+                };
+                let runner = own.as_ref().unwrap_or(&shared);
+                if let Err(message) = run_case(&case, &runner.base).await {
+                    failures.push(message);
                 }
             }
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{}\n{}",
-                    problems.join("\n"),
-                    terminal::render(&report, false)
-                ))
-            }
+            failures
         });
     }
     let mut failures = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(message) = joined.expect("a case task") {
-            failures.push(message);
-        }
+    while let Some(joined) = workers.join_next().await {
+        failures.extend(joined.expect("a case worker"));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Run the checks a case lists through a proxy with its violation; each must
+/// fail (or warn).
+async fn run_case(case: &catalogue::Case, runner: &str) -> Result<(), String> {
+    let proxy = Proxy::start(runner, (case.violation)()).await;
+    let mut config = suite_config(&proxy.base);
+    config.only = case.fails.iter().map(|s| s.to_string()).collect();
+    let report = run_suite(config).await;
+    let mut problems = Vec::new();
+    for id in case.fails {
+        let verdict = report.result(id).map(|r| r.verdict.name());
+        if !matches!(verdict, Some("fail" | "warn")) {
+            problems.push(format!(
+                "violation {:?}: check {id} gave {verdict:?}, expected fail or warn",
+                case.name
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n{}",
+            problems.join("\n"),
+            terminal::render(&report, false)
+        ))
+    }
 }

@@ -34,8 +34,9 @@ fn cache_dir() -> PathBuf {
 }
 
 /// The configuration the suite's own tests run the runner with: enough workers
-/// for the checks to run side by side, a queue small enough to fill, and
-/// private networks allowed so that callbacks reach the loopback receiver.
+/// for the checks to run side by side, a queue and size limits small enough to
+/// reach, and private networks allowed so that callbacks reach the loopback
+/// receiver.
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("an address"),
@@ -47,6 +48,9 @@ pub fn test_config(data_dir: &Path) -> Config {
         ..Config::default()
     };
     config.callbacks.timeout = std::time::Duration::from_secs(2);
+    // Small enough that the checks of the size limits can reach them.
+    config.limits.max_body_bytes = 512 * 1024;
+    config.limits.max_input_bytes = 64 * 1024;
     config
 }
 
