@@ -279,7 +279,16 @@ impl Request {
             .body
             .as_ref()
             .and_then(|b| std::str::from_utf8(b).ok().map(str::to_owned));
-        let mut request_headers = self.ctx.shared.config.headers.clone();
+        // Configured headers usually carry credentials: reports show their
+        // names only.
+        let mut request_headers: Vec<(String, String)> = self
+            .ctx
+            .shared
+            .config
+            .headers
+            .iter()
+            .map(|(name, _)| (name.clone(), "(redacted)".to_owned()))
+            .collect();
         request_headers.extend(self.headers.iter().cloned());
         request_headers.push(("X-Conformance-Run".into(), self.ctx.config().run_id.clone()));
         request_headers.push(("X-Conformance-Check".into(), self.ctx.state.check.into()));

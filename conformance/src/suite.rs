@@ -101,6 +101,10 @@ pub async fn run(config: SuiteConfig, checks: Vec<&'static Check>) -> anyhow::Re
     let receiver = Receiver::start(config.callback_bind, config.callback_url.as_ref()).await?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A fresh connection for every request: a server may close a
+        // connection after refusing a body it did not read, and a request sent
+        // over that connection meanwhile would be lost and blamed on it.
+        .pool_max_idle_per_host(0)
         .user_agent(concat!("longrun-conformance/", env!("CARGO_PKG_VERSION")))
         .build()?;
     let summary = config.summary(receiver.bound(), receiver.advertised());

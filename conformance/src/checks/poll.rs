@@ -278,7 +278,7 @@ async fn wait_seconds_invalid(ctx: Ctx) -> Outcome {
         "1e2",
         "%201",
         "0x10",
-        "99999999999999999999999",
+        "+1",
     ] {
         let response = ctx
             .get(&format!("{}?waitSeconds={value}", job.url))
@@ -295,21 +295,18 @@ async fn wait_capped(ctx: Ctx) -> Outcome {
     // A terminal job without a tag is answered at once whatever the wait: a
     // value above the cap must be accepted.
     let (job, tag) = terminal_job(&ctx).await?;
-    let (response, _) = long_poll(
-        &ctx,
-        &job.url,
-        &above.to_string(),
-        None,
-        Duration::from_secs(1),
-    )
-    .await?;
-    ensure!(
-        response.status == 200,
-        "POLL-2",
-        "waitSeconds={above}, above limits.maxWaitSeconds ({max}), answered {} instead of being capped: {}",
-        response.status,
-        show_body(&response.body)
-    );
+    // However large: also beyond 64 bits.
+    for value in [above.to_string(), "99999999999999999999999".to_owned()] {
+        let (response, _) =
+            long_poll(&ctx, &job.url, &value, None, Duration::from_secs(1)).await?;
+        ensure!(
+            response.status == 200,
+            "POLL-2",
+            "waitSeconds={value}, above limits.maxWaitSeconds ({max}), answered {} instead of being capped: {}",
+            response.status,
+            show_body(&response.body)
+        );
+    }
     // A small cap can be waited out: with the current tag, the 304 comes after
     // maxWaitSeconds.
     if max > 2 {

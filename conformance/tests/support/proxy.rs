@@ -207,6 +207,8 @@ impl Proxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // As the suite: no reuse of connections the runner may close.
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("a client"),
             violation,
