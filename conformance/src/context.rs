@@ -170,6 +170,15 @@ impl Ctx {
         self.request(Method::DELETE, path_or_url)
     }
 
+    /// The server's public base URL: its `links.self` without the `/v1`.
+    pub fn public_base(&self) -> String {
+        self.server().document["links"]["self"]
+            .as_str()
+            .unwrap_or("")
+            .trim_end_matches("/v1")
+            .to_owned()
+    }
+
     /// Remember a job URL so the suite deletes the job when the check ends.
     pub fn track_job(&self, job_url: &str) {
         self.state
@@ -464,6 +473,14 @@ impl Response {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect()
+    }
+
+    /// Whether some `Cache-Control` header has the directive `no-store`.
+    pub fn no_store(&self) -> bool {
+        self.header_all("cache-control").iter().any(|v| {
+            v.split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+        })
     }
 
     /// The media type of `Content-Type`, lowercased, without parameters.

@@ -18,6 +18,18 @@ pub fn hold_params() -> Value {
     json!({"durationMs": 600_000, "steps": 100})
 }
 
+/// The pause between plain reads of the waits that must not miss a short state.
+const FAST: Duration = Duration::from_millis(50);
+
+/// How a wait spaces its plain (not long-polling) reads of a job.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    /// As the server's `Retry-After` asks (200 ms without one).
+    AsTheServerAsks,
+    /// Every so often.
+    Every(Duration),
+}
+
 /// A job the check started.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -95,6 +107,17 @@ impl Ctx {
         })
     }
 
+    /// Track the job a start request may have created (the `Location` of a
+    /// `202`, or of a `200` that answered a synchronous start), so that it is
+    /// cleaned up.
+    pub fn track_created(&self, response: &Response) {
+        if matches!(response.status, 200 | 202)
+            && let Some(location) = response.header("location")
+        {
+            self.track_job(location);
+        }
+    }
+
     /// `GET` the job document, expecting `200`.
     pub async fn job_doc(&self, url: &str) -> Result<Value, Finding> {
         let response = self.get(url).send().await?;
@@ -114,7 +137,8 @@ impl Ctx {
     /// Wait until the job document satisfies `done`, for at most `within`.
     ///
     /// When the deadline passes, the result is a violation of `requirement`
-    /// saying that the job never became `what`.
+    /// saying that the job never became `what`. Plain reads are spaced as the
+    /// server's `Retry-After` asks.
     pub async fn wait_job(
         &self,
         url: &str,
@@ -123,6 +147,79 @@ impl Ctx {
         requirement: &'static str,
         done: impl Fn(&Value) -> bool,
     ) -> Result<Value, Finding> {
+        let late = |message| Finding::violation(requirement, message);
+        self.follow_job(url, what, within, Pace::AsTheServerAsks, late, |doc| {
+            done(doc)
+        })
+        .await
+    }
+
+    /// Wait (at most the job timeout) until the job document satisfies `done`,
+    /// to set a check up; returns that document.
+    ///
+    /// Running out of time is an error of the setup, not a finding: the checks
+    /// that wait so judge documents, not how fast a server runs probes. Plain
+    /// reads come every 50 ms, so that a short-lived state (such as a `prepare`
+    /// stage) is seen even without long polling.
+    pub async fn wait_setup(
+        &self,
+        url: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Result<Value, Finding> {
+        let late = |message| Finding::error(format!("setting the check up: {message}"));
+        self.follow_job(
+            url,
+            what,
+            self.timeouts().job,
+            Pace::Every(FAST),
+            late,
+            |doc| done(doc),
+        )
+        .await
+    }
+
+    /// Every version of the job document read until one satisfies `done` (the
+    /// last), for at most the job timeout; else a violation of `requirement`
+    /// saying that the job never became `what`.
+    ///
+    /// Plain reads come every 50 ms, so that few versions are missed even
+    /// without long polling.
+    pub async fn collect_job(
+        &self,
+        url: &str,
+        what: &str,
+        requirement: &'static str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Result<Vec<Value>, Finding> {
+        let late = |message| Finding::violation(requirement, message);
+        let mut seen = Vec::new();
+        let within = self.timeouts().job;
+        self.follow_job(url, what, within, Pace::Every(FAST), late, |doc| {
+            seen.push(doc.clone());
+            done(doc)
+        })
+        .await?;
+        Ok(seen)
+    }
+
+    /// Read the job document until `done` holds for one, for at most `within`:
+    /// a plain `GET` first, so that a state that does not last is seen; then,
+    /// on a server that claims `long-poll`, conditional long polls
+    /// (`If-None-Match`, so that each ends with the next change rather than at
+    /// the end of the job, POLL-4); else plain `GET`s spaced by `pace`.
+    ///
+    /// `late` makes the finding of a deadline that passed from a message
+    /// saying that the job did not become `what`.
+    async fn follow_job(
+        &self,
+        url: &str,
+        what: &str,
+        within: Duration,
+        pace: Pace,
+        late: impl Fn(String) -> Finding,
+        mut done: impl FnMut(&Value) -> bool,
+    ) -> Result<Value, Finding> {
         let deadline = Instant::now() + within;
         let long_poll = self.claims("long-poll");
         let mut etag: Option<String> = None;
@@ -130,28 +227,21 @@ impl Ctx {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Finding::violation(
-                    requirement,
-                    format!(
-                        "the job did not become {what} within {:.1} s; last seen: {}",
-                        within.as_secs_f64(),
-                        last
-                    ),
-                ));
+                return Err(late(format!(
+                    "the job did not become {what} within {:.1} s; last seen: {last}",
+                    within.as_secs_f64(),
+                )));
             }
-            // The first read is a plain GET, so a state that does not last is
-            // seen; later reads long-poll for the next change.
-            let response = if long_poll && etag.is_some() {
-                let wait = remaining.as_secs().clamp(0, 5);
-                let mut request = self
-                    .get(&format!("{url}?waitSeconds={wait}"))
-                    .timeout(Duration::from_secs(wait) + self.timeouts().request);
-                if let Some(tag) = &etag {
-                    request = request.header("If-None-Match", tag.clone());
+            let response = match (&etag, long_poll) {
+                (Some(tag), true) => {
+                    let wait = remaining.as_secs().clamp(0, 5);
+                    self.get(&format!("{url}?waitSeconds={wait}"))
+                        .header("If-None-Match", tag.clone())
+                        .timeout(Duration::from_secs(wait) + self.timeouts().request)
+                        .send()
+                        .await?
                 }
-                request.send().await?
-            } else {
-                self.get(url).send().await?
+                _ => self.get(url).send().await?,
             };
             match response.status {
                 200 => {
@@ -172,9 +262,14 @@ impl Ctx {
                     ));
                 }
             }
-            // Unless the next read is a long poll, wait as the server asks.
+            // Unless the next read is a long poll, wait before it.
             if !(long_poll && etag.is_some()) {
-                let pause = retry_after(&response).unwrap_or(Duration::from_millis(200));
+                let pause = match pace {
+                    Pace::AsTheServerAsks => {
+                        retry_after(&response).unwrap_or(Duration::from_millis(200))
+                    }
+                    Pace::Every(pause) => pause,
+                };
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 tokio::time::sleep(pause.min(remaining)).await;
             }
@@ -205,6 +300,11 @@ impl Ctx {
         })
         .await
     }
+}
+
+/// A job ID no server has given out (a fresh UUID behind a fixed prefix).
+pub fn unknown_job_id() -> String {
+    format!("conformance-no-such-job-{}", uuid::Uuid::now_v7())
 }
 
 /// Whether a job document shows a terminal status.

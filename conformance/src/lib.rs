@@ -19,6 +19,7 @@
 //! - [`context`] and [`jobs`]: what a check is written with (a recording HTTP
 //!   client, deadline-bounded waits, the `probe` fixture);
 //! - [`receiver`]: the callback receiver;
+//! - [`timestamps`]: GEN-2 timestamps, judged, parsed and written;
 //! - [`suite`]: selection, scheduling and clean-up;
 //! - [`verdict`], [`expected`] and [`report`]: results, known failures, output;
 //! - [`fuzz`]: model-based fuzzing of job lifecycles.
@@ -48,6 +49,7 @@ pub mod server_info;
 pub mod spec;
 pub mod sse;
 pub mod suite;
+pub mod timestamps;
 pub mod verdict;
 
 pub use check::{Check, Finding, Outcome};

@@ -96,6 +96,10 @@ async fn run_case(case: &catalogue::Case, runner: &str) -> Result<(), String> {
     let mut config = suite_config(&proxy.base);
     config.only = case.fails.iter().map(|s| s.to_string()).collect();
     let report = run_suite(config).await;
+    // A violation may hide a job from the check that started it (no
+    // `Location`, say), so that the suite cannot delete it: end every active
+    // job on the runner itself, so the next case finds its workers free.
+    drain(runner).await;
     let mut problems = Vec::new();
     for id in case.fails {
         let verdict = report.result(id).map(|r| r.verdict.name());
@@ -114,5 +118,37 @@ async fn run_case(case: &catalogue::Case, runner: &str) -> Result<(), String> {
             problems.join("\n"),
             terminal::render(&report, false)
         ))
+    }
+}
+
+/// Delete every queued or running job of the runner at `base`.
+async fn drain(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..10 {
+        let Ok(page) = client
+            .get(format!("{base}/v1/jobs?status=queued,running&limit=100"))
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(page) = page.json::<serde_json::Value>().await else {
+            return;
+        };
+        let jobs = page["jobs"].as_array().cloned().unwrap_or_default();
+        if jobs.is_empty() {
+            return;
+        }
+        let deletes = jobs
+            .iter()
+            .filter_map(|job| job["links"]["self"].as_str())
+            .map(|url| {
+                let client = client.clone();
+                let url = url.to_owned();
+                async move {
+                    let _ = client.delete(url).send().await;
+                }
+            });
+        futures::future::join_all(deletes).await;
     }
 }

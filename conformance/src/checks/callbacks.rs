@@ -63,6 +63,7 @@ use crate::jobs::{Job, hold_params, is_terminal};
 use crate::receiver::{Answer, Attempt, Endpoint};
 use crate::server_info::CallbackLimits;
 use crate::sse::{EventStream, Next};
+use crate::timestamps::{self, is_gen2};
 use crate::{ensure, ensure_should};
 
 /// What every check here that starts jobs needs.
@@ -642,36 +643,17 @@ async fn no_job_with(ctx: &Ctx, correlation_id: &str, requirement: &'static str)
     Ok(())
 }
 
-/// Whether `text` is a GEN-2 timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-fn is_gen2(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() == 24
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b'T',
-            13 | 16 => *c == b':',
-            19 => *c == b'.',
-            23 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
-        && parse_time(text).is_some()
-}
-
-fn parse_time(text: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
-}
-
 /// A timestamp member as seconds since the Unix epoch.
 fn epoch(value: &Value) -> Option<f64> {
-    let t = parse_time(value.as_str()?)?;
+    let t = timestamps::value(value)?;
     Some(t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 /// Whether two timestamp members denote the same instant.
 fn same_instant(a: &Value, b: &Value) -> bool {
     match (
-        a.as_str().and_then(parse_time),
-        b.as_str().and_then(parse_time),
+        a.as_str().and_then(timestamps::parse),
+        b.as_str().and_then(timestamps::parse),
     ) {
         (Some(a), Some(b)) => a == b,
         _ => false,

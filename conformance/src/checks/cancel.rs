@@ -22,6 +22,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
+use crate::checks::document::has;
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
@@ -110,67 +111,6 @@ const MAX_WORKERS_TO_FILL: u64 = 32;
 /// The protocol's own bound on answering a cancel of a running job (CANCEL-3).
 const CANCEL_BOUND: Duration = Duration::from_secs(5);
 
-/// Wait (bounded by the job timeout) until the job document satisfies `done`;
-/// running out of time is an error of the setup, not a violation.
-///
-/// The first look is a plain `GET`; later ones, on a server that claims
-/// `long-poll`, wait with `If-None-Match` for the next change (a wait without
-/// it would only return once the job is terminal, POLL-4); otherwise the job
-/// is polled every 50 ms.
-pub(crate) async fn wait_for(
-    ctx: &Ctx,
-    url: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Result<Value, Finding> {
-    let deadline = Instant::now() + ctx.timeouts().job;
-    let long_poll = ctx.claims("long-poll");
-    let mut etag: Option<String> = None;
-    let mut last = Value::Null;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Finding::error(format!(
-                "setting the check up: the job did not become {what} within {:.1} s; last seen: {last}",
-                ctx.timeouts().job.as_secs_f64()
-            )));
-        }
-        let response = match (&etag, long_poll) {
-            (Some(tag), true) => {
-                let wait = remaining.as_secs().clamp(1, 5);
-                ctx.get(&format!("{url}?waitSeconds={wait}"))
-                    .header("If-None-Match", tag.clone())
-                    .timeout(Duration::from_secs(wait) + ctx.timeouts().request)
-                    .send()
-                    .await?
-            }
-            _ => ctx.get(url).send().await?,
-        };
-        match response.status {
-            200 => {
-                last = response.json_object("JOB-DOC-1")?;
-                etag = response.header("etag").map(str::to_owned);
-                if done(&last) {
-                    return Ok(last);
-                }
-            }
-            304 if etag.is_some() => {}
-            status => {
-                return Err(Finding::violation(
-                    "JOB-DOC-1",
-                    format!(
-                        "GET of an existing job answered {status} while waiting for it to become {what}: {}",
-                        show_body(&response.body)
-                    ),
-                ));
-            }
-        }
-        if !long_poll || etag.is_none() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
 /// Start a `probe` job that runs until it is canceled and wait until it runs.
 pub(crate) async fn running_hold(ctx: &Ctx) -> Result<Job, Finding> {
     running_hold_with(ctx, json!({ "params": crate::jobs::hold_params() })).await
@@ -179,7 +119,8 @@ pub(crate) async fn running_hold(ctx: &Ctx) -> Result<Job, Finding> {
 /// Start a hold job with this whole request body and wait until it runs.
 pub(crate) async fn running_hold_with(ctx: &Ctx, body: Value) -> Result<Job, Finding> {
     let job = ctx.start_probe_with(body).await?;
-    wait_for(ctx, &job.url, "running", |doc| doc["status"] == "running").await?;
+    ctx.wait_setup(&job.url, "running", |doc| doc["status"] == "running")
+        .await?;
     Ok(job)
 }
 
@@ -187,7 +128,7 @@ pub(crate) async fn running_hold_with(ctx: &Ctx, body: Value) -> Result<Job, Fin
 /// terminal; returns the job and its terminal document.
 pub(crate) async fn ended(ctx: &Ctx, body: Value) -> Result<(Job, Value), Finding> {
     let job = ctx.start_probe_with(body).await?;
-    let doc = wait_for(ctx, &job.url, "terminal", is_terminal).await?;
+    let doc = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     Ok((job, doc))
 }
 
@@ -196,11 +137,6 @@ pub(crate) async fn cancel(ctx: &Ctx, job_url: &str) -> Result<Response, Finding
     ctx.request(Method::POST, &format!("{job_url}/cancel"))
         .send()
         .await
-}
-
-/// Whether a member is present with a value other than `null`.
-pub(crate) fn has(doc: &Value, member: &str) -> bool {
-    doc.get(member).is_some_and(|v| !v.is_null())
 }
 
 /// What is wrong with a document that should show a job canceled under the
@@ -457,7 +393,7 @@ async fn race(ctx: Ctx) -> Outcome {
             .start_probe(json!({"durationMs": duration, "steps": 1}))
             .await?;
         let response = cancel(&ctx, &job.url).await?;
-        let end = wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+        let end = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
         match response.status {
             200 => {
                 let doc = response.json_object("CANCEL-7")?;
@@ -532,7 +468,7 @@ async fn queued_never_starts(ctx: Ctx) -> Outcome {
     // Fill every worker with a job that runs until it is canceled.
     let holds = futures::future::try_join_all((0..workers).map(|_| ctx.start_hold())).await?;
     for hold in &holds {
-        wait_for(&ctx, &hold.url, "running", |doc| doc["status"] == "running")
+        ctx.wait_setup(&hold.url, "running", |doc| doc["status"] == "running")
             .await
             .map_err(|f| match f {
                 Finding::Error(message) => Finding::error(format!(
@@ -597,7 +533,7 @@ async fn queued_never_starts(ctx: Ctx) -> Outcome {
         )));
     }
     let later = ctx.start_probe(json!({"steps": 1})).await?;
-    wait_for(&ctx, &later.url, "terminal", is_terminal).await?;
+    ctx.wait_setup(&later.url, "terminal", is_terminal).await?;
     let after = ctx.job_doc(&job.url).await?;
     ensure!(
         after["status"] == "canceled" && after["startedAt"].is_null(),

@@ -20,6 +20,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
+use crate::checks::document::without_expiry;
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
@@ -238,16 +239,6 @@ pub(crate) async fn post_json_with(
     post_raw(ctx, op, Some("application/json"), body.to_string(), headers).await
 }
 
-/// Track the job of a `202` (or `200`) answer that names one, so that it is
-/// deleted when the check ends, even when the check did not expect it.
-pub(crate) fn track_created(ctx: &Ctx, response: &Response) {
-    if matches!(response.status, 200 | 202)
-        && let Some(location) = response.header("location")
-    {
-        ctx.track_job(location);
-    }
-}
-
 /// Expect the problem `kind` with `status`; otherwise a violation of
 /// `requirement` whose message starts with `what` (the request that was sent).
 pub(crate) fn expect_problem(
@@ -258,7 +249,7 @@ pub(crate) fn expect_problem(
     requirement: &'static str,
     what: &str,
 ) -> Result<Value, Finding> {
-    track_created(ctx, response);
+    ctx.track_created(response);
     response
         .expect_problem(status, kind, requirement)
         .map_err(|finding| match finding {
@@ -284,7 +275,7 @@ pub(crate) fn expect_accepted(
     what: &str,
 ) -> Result<Job, Finding> {
     if response.status != 202 {
-        track_created(ctx, &response);
+        ctx.track_created(&response);
         return Err(Finding::violation(
             requirement,
             format!(
@@ -295,16 +286,6 @@ pub(crate) fn expect_accepted(
         ));
     }
     ctx.accepted(response)
-}
-
-/// A copy of a job document without `expiresAt` (the one member that changes
-/// without changing the document's `ETag`).
-pub(crate) fn without_expiry(doc: &Value) -> Value {
-    let mut doc = doc.clone();
-    if let Some(map) = doc.as_object_mut() {
-        map.remove("expiresAt");
-    }
-    doc
 }
 
 /// The `(target, rel)` pairs of every `Link` header of `response`.
@@ -357,14 +338,6 @@ fn parse_link_header(value: &str) -> Vec<(String, String)> {
 /// Whether a `Retry-After` value is in the delay-seconds form.
 pub(crate) fn is_delay_seconds(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Whether `Cache-Control` has the `no-store` directive.
-pub(crate) fn has_no_store(response: &Response) -> bool {
-    response.header_all("cache-control").iter().any(|v| {
-        v.split(',')
-            .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
-    })
 }
 
 /// Whether two media types are the same, ignoring case and spaces.
@@ -445,73 +418,6 @@ pub(crate) async fn find_listed(
     }
 }
 
-/// Wait until the job document satisfies `done`, for at most the job timeout;
-/// else a violation of `requirement` saying the job never became `what`.
-///
-/// Unlike [`Ctx::wait_job`] it starts with a plain `GET` and long-polls only
-/// with the `ETag` it got (class `long-poll`), so that waiting for a state the
-/// job is about to reach (such as `running`) costs no fixed `waitSeconds`;
-/// without long polling it polls every 100 ms.
-pub(crate) async fn wait_for(
-    ctx: &Ctx,
-    url: &str,
-    what: &str,
-    requirement: &'static str,
-    done: impl Fn(&Value) -> bool,
-) -> Result<Value, Finding> {
-    let within = ctx.timeouts().job;
-    let deadline = Instant::now() + within;
-    let long_poll = ctx.claims("long-poll");
-    let mut etag: Option<String> = None;
-    let mut last = Value::Null;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Finding::violation(
-                requirement,
-                format!(
-                    "the job did not become {what} within {:.1} s; last seen: {last}",
-                    within.as_secs_f64()
-                ),
-            ));
-        }
-        let response = match (&etag, long_poll) {
-            (Some(tag), true) => {
-                let wait = remaining.as_secs().clamp(1, 5);
-                ctx.get(&format!("{url}?waitSeconds={wait}"))
-                    .header("If-None-Match", tag.clone())
-                    .timeout(Duration::from_secs(wait) + ctx.timeouts().request)
-                    .send()
-                    .await?
-            }
-            _ => ctx.get(url).send().await?,
-        };
-        match response.status {
-            200 => {
-                last = response.json_object("JOB-DOC-1")?;
-                etag = response.header("etag").map(str::to_owned);
-                if done(&last) {
-                    return Ok(last);
-                }
-            }
-            304 if long_poll => {}
-            status => {
-                return Err(Finding::violation(
-                    "JOB-DOC-1",
-                    format!(
-                        "GET of an existing job answered {status} while waiting for it to become {what}: {}",
-                        show_body(&response.body)
-                    ),
-                ));
-            }
-        }
-        if !long_poll || etag.is_none() {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            tokio::time::sleep(Duration::from_millis(100).min(remaining)).await;
-        }
-    }
-}
-
 /// Start `limits.workers` hold jobs and wait until each is `running`, so that
 /// the next job stays `queued`. For exclusive checks only.
 pub(crate) async fn fill_workers(ctx: &Ctx) -> Result<Vec<Job>, Finding> {
@@ -527,7 +433,7 @@ pub(crate) async fn fill_workers(ctx: &Ctx) -> Result<Vec<Job>, Finding> {
         holds.push(job?);
     }
     let waits = holds.iter().map(|job| {
-        wait_for(ctx, &job.url, "running", "SVC-6", |doc| {
+        ctx.wait_job(&job.url, "running", ctx.timeouts().job, "SVC-6", |doc| {
             doc["status"] == "running"
         })
     });
@@ -563,7 +469,7 @@ async fn accepted(ctx: Ctx) -> Outcome {
         response.status,
         show_body(&response.body)
     );
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     ensure!(
         response.media_type().as_deref() == Some("application/json"),
         "GEN-5",
@@ -641,7 +547,7 @@ async fn accepted(ctx: Ctx) -> Outcome {
         "the 202 has no ETag"
     );
     ensure!(
-        has_no_store(&response),
+        response.no_store(),
         "JOB-CREATE-4",
         "Cache-Control is {:?}, expected no-store",
         response.header_all("cache-control")
@@ -700,7 +606,7 @@ async fn no_job_on_failure(ctx: Ctx) -> Outcome {
     for (i, (what, mut body)) in refused.into_iter().enumerate() {
         body["correlationId"] = json!(format!("{base}-{i}"));
         let response = ctx.start(&probe, &body).await?;
-        track_created(&ctx, &response);
+        ctx.track_created(&response);
         ensure!(
             (400..500).contains(&response.status),
             "JOB-CREATE-6",
@@ -1389,7 +1295,7 @@ async fn queue_full(ctx: Ctx) -> Outcome {
         };
         let response = post_json_with(&ctx, &probe, &json!({"params": quick()}), &headers).await?;
         if response.status == 503 {
-            track_created(&ctx, &response);
+            ctx.track_created(&response);
             return Err(Finding::violation(
                 "SVC-6",
                 format!(

@@ -13,10 +13,11 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::check::{Check, Finding, Outcome};
-use crate::checks::cancel::{canceled_shape, ended, has, running_hold, terminal_doc_headers};
+use crate::checks::cancel::{canceled_shape, ended, running_hold, terminal_doc_headers};
+use crate::checks::document::{has, without_expiry};
 use crate::checks::expiry::still_there;
 use crate::context::Ctx;
 use crate::ensure;
@@ -84,16 +85,6 @@ pub const UNCHECKED: &[(&str, &str)] = &[(
 
 /// The bound on canceling a running `probe` job (CANCEL-3, applied by DELETE-1).
 const CANCEL_BOUND: Duration = Duration::from_secs(5);
-
-/// A document without `expiresAt`, which a terminal job's document may change
-/// in without being another document (JOB-DOC-12).
-fn without_expiry(doc: &Value) -> Value {
-    let mut doc = doc.clone();
-    if let Some(map) = doc.as_object_mut() {
-        map.remove("expiresAt");
-    }
-    doc
-}
 
 async fn active(ctx: Ctx) -> Outcome {
     let job = running_hold(&ctx).await?;

@@ -20,13 +20,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::check::{Check, Finding, Outcome};
 use crate::context::{Ctx, PROBLEM_PREFIX, Response};
 use crate::ensure;
 use crate::exchange::show_body;
 use crate::jobs::{Job, hold_params, is_terminal};
+use crate::timestamps::gen2_value;
 
 /// The checks of this section.
 pub const CHECKS: &[Check] = &[
@@ -206,44 +206,9 @@ pub(crate) fn quiet_params() -> Value {
     json!({"durationMs": 600_000, "steps": 1})
 }
 
-/// A strict GEN-2 timestamp (`2026-11-21T23:02:42.123Z`), parsed.
-pub(crate) fn timestamp(value: &Value) -> Option<OffsetDateTime> {
-    let text = value.as_str()?;
-    let b = text.as_bytes();
-    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-    let shaped = b.len() == 24
-        && digits.iter().all(|&i| b[i].is_ascii_digit())
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && b[19] == b'.'
-        && b[23] == b'Z';
-    if !shaped {
-        return None;
-    }
-    OffsetDateTime::parse(text, &Rfc3339).ok()
-}
-
-/// A time in the GEN-2 form.
-pub(crate) fn format_timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
-
 /// The parsed timestamp member `name` of `doc` (already judged by [`check_doc`]).
 pub(crate) fn time_of(doc: &Value, name: &str) -> Option<OffsetDateTime> {
-    timestamp(&doc[name])
+    gen2_value(&doc[name])
 }
 
 /// Whether `id` is 1 to 128 characters of `A-Z a-z 0-9 - . _ ~` (JOB-DOC-3).
@@ -387,7 +352,7 @@ pub(crate) fn check_doc(doc: &Value, expect: &Expect<'_>) -> Outcome {
     // Timestamps (GEN-2) and their rules (JOB-DOC-4, JOB-DOC-5).
     for member in ["createdAt", "updatedAt"] {
         ensure!(
-            timestamp(&doc[member]).is_some(),
+            gen2_value(&doc[member]).is_some(),
             "GEN-2",
             "{member} is {}, expected an RFC 3339 UTC time with Z and three fractional digits",
             doc[member]
@@ -395,7 +360,7 @@ pub(crate) fn check_doc(doc: &Value, expect: &Expect<'_>) -> Outcome {
     }
     for member in ["startedAt", "finishedAt", "expiresAt"] {
         ensure!(
-            doc[member].is_null() || timestamp(&doc[member]).is_some(),
+            doc[member].is_null() || gen2_value(&doc[member]).is_some(),
             "GEN-2",
             "{member} is {}, expected null or an RFC 3339 UTC time with Z and three fractional digits",
             doc[member]
@@ -723,7 +688,7 @@ pub(crate) fn check_doc_headers(response: &Response, doc: &Value, what: &str) ->
         "{what} has ETag {etag:?}, expected an entity-tag such as \"r1\""
     );
     ensure!(
-        no_store(response),
+        response.no_store(),
         "JOB-DOC-11",
         "{what} has Cache-Control {:?}, expected no-store",
         response.header("cache-control")
@@ -747,14 +712,6 @@ pub(crate) fn check_doc_headers(response: &Response, doc: &Value, what: &str) ->
         );
     }
     Ok(())
-}
-
-/// Whether `Cache-Control` has the `no-store` directive.
-pub(crate) fn no_store(response: &Response) -> bool {
-    response.header_all("cache-control").iter().any(|v| {
-        v.split(',')
-            .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
-    })
 }
 
 /// `GET` a job document and expect `200` with a JSON object.
@@ -845,64 +802,6 @@ pub(crate) async fn watch(ctx: &Ctx, job: &Job, within: Duration) -> Result<Vec<
     }
 }
 
-/// Wait (at most the harness's job timeout) until the job's document
-/// satisfies `done`; returns that document.
-///
-/// The first read is a plain `GET`; then, when the server claims `long-poll`,
-/// each next read waits for a change with `If-None-Match` (so no state is
-/// missed by a long poll that waits for the end), else the job is read every
-/// 50 ms. A job that does not get there in time is an error of the
-/// environment, not a finding: the checks that wait judge documents, not how
-/// fast a server runs probes.
-pub(crate) async fn wait_for(
-    ctx: &Ctx,
-    url: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Result<Value, Finding> {
-    let within = ctx.timeouts().job;
-    let deadline = Instant::now() + within;
-    let long_poll = ctx.claims("long-poll") && ctx.limits().max_wait_seconds >= 1;
-    let (response, mut doc) = get_doc(ctx, url).await?;
-    let mut etag = response.header("etag").map(str::to_owned);
-    loop {
-        if done(&doc) {
-            return Ok(doc);
-        }
-        if Instant::now() >= deadline {
-            return Err(Finding::error(format!(
-                "the job did not become {what} within {:.1} s; last seen: {doc}",
-                within.as_secs_f64()
-            )));
-        }
-        let response = match (&etag, long_poll) {
-            (Some(tag), true) => {
-                ctx.get(&format!("{url}?waitSeconds=1"))
-                    .header("If-None-Match", tag.clone())
-                    .timeout(Duration::from_secs(1) + ctx.timeouts().request)
-                    .send()
-                    .await?
-            }
-            _ => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                ctx.get(url).send().await?
-            }
-        };
-        if response.status == 304 && long_poll {
-            continue;
-        }
-        ensure!(
-            response.status == 200,
-            "JOB-DOC-1",
-            "GET of an existing job answered {} while waiting for it to become {what}: {}",
-            response.status,
-            show_body(&response.body)
-        );
-        doc = response.json_object("JOB-DOC-1")?;
-        etag = response.header("etag").map(str::to_owned);
-    }
-}
-
 /// Maps the server's timestamps onto the suite's clock.
 ///
 /// The server stamped `createdAt` while the start request was on its way, so
@@ -969,7 +868,7 @@ async fn not_found(ctx: Ctx) -> Outcome {
     }
     if ctx.claims("delete") {
         let job = ctx.start_probe(quick_params()).await?;
-        wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+        ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
         let response = ctx.delete(&job.url).send().await?;
         if response.status != 200 {
             return Err(Finding::error(format!(
@@ -1014,7 +913,7 @@ async fn active(ctx: Ctx) -> Outcome {
     );
     // Running, after the probe's first report (PROBE-3), so that the stage
     // and its index are shown too.
-    wait_for(&ctx, &job.url, "running with a stage", |d| {
+    ctx.wait_setup(&job.url, "running with a stage", |d| {
         d["status"] == "running" && d["progress"]["stage"].is_string()
     })
     .await?;
@@ -1118,7 +1017,7 @@ async fn succeeded(ctx: Ctx) -> Outcome {
         operation: &probe,
         stages: &stages,
     };
-    let done = wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+    let done = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     ensure!(
         done["status"] == "succeeded",
         "JOB-DOC-8",
@@ -1176,7 +1075,7 @@ async fn failed(ctx: Ctx) -> Outcome {
         operation: &probe,
         stages: &stages,
     };
-    let done = wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+    let done = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     ensure!(
         done["status"] == "failed",
         "JOB-DOC-9",

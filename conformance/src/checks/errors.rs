@@ -35,6 +35,8 @@ use crate::check::{Check, Finding, Outcome};
 use crate::context::{Ctx, PROBLEM_PREFIX, Response};
 use crate::ensure;
 use crate::exchange::show_body;
+use crate::jobs::unknown_job_id;
+use crate::timestamps::is_gen2;
 
 /// The checks of this area.
 pub const CHECKS: &[Check] = &[
@@ -159,35 +161,11 @@ pub const UNCHECKED: &[(&str, &str)] = &[(
 
 // --- Shared helpers ---
 
-/// An id no server has issued.
-fn unknown_job_id() -> String {
-    format!("conformance-no-such-job-{}", uuid::Uuid::now_v7())
-}
-
 /// The path of a request as the server sees it (for `instance`).
 fn request_path(ctx: &Ctx, path_or_url: &str) -> String {
     url::Url::parse(&ctx.url(path_or_url))
         .map(|u| u.path().to_owned())
         .unwrap_or_else(|_| path_or_url.to_owned())
-}
-
-/// The URL prefix the server builds its URLs from, as its service document
-/// shows it (`links.self` without `/v1`).
-fn public_base(ctx: &Ctx) -> String {
-    ctx.server().document["links"]["self"]
-        .as_str()
-        .unwrap_or("")
-        .trim_end_matches("/v1")
-        .to_owned()
-}
-
-/// Track the job a request created, so that it is cleaned up.
-fn track_if_created(ctx: &Ctx, response: &Response) {
-    if response.status == 202
-        && let Some(url) = response.header("location")
-    {
-        ctx.track_job(url);
-    }
 }
 
 /// ERR-1: a problem document with `type`, `title`, `status` equal to the HTTP
@@ -230,43 +208,6 @@ fn problem_shape(
         );
     }
     Ok(doc)
-}
-
-/// Wait until the job is `running`: a plain `GET` first, then conditional
-/// long polls (`If-None-Match`, which end with the next change, not with the
-/// end of the job) when the server claims `long-poll`, else a `GET` every 50 ms.
-async fn wait_running(ctx: &Ctx, url: &str) -> Outcome {
-    let deadline = std::time::Instant::now() + ctx.timeouts().job;
-    let long_poll = ctx.claims("long-poll");
-    let mut etag: Option<String> = None;
-    loop {
-        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-        if remaining.is_zero() {
-            return Err(Finding::error(format!(
-                "the job {url} did not start running within {:.1} s",
-                ctx.timeouts().job.as_secs_f64()
-            )));
-        }
-        let response = match (&etag, long_poll) {
-            (Some(tag), true) => {
-                ctx.get(&format!("{url}?waitSeconds=1"))
-                    .header("If-None-Match", tag.clone())
-                    .send()
-                    .await?
-            }
-            _ => ctx.get(url).send().await?,
-        };
-        if response.status == 200 {
-            let doc = response.json().unwrap_or(Value::Null);
-            if doc["status"] == "running" {
-                return Ok(());
-            }
-            etag = response.header("etag").map(str::to_owned);
-        }
-        if !long_poll {
-            tokio::time::sleep(std::time::Duration::from_millis(50).min(remaining)).await;
-        }
-    }
 }
 
 /// One answer of the sample, with what it was.
@@ -316,7 +257,8 @@ async fn samples(ctx: &Ctx) -> Result<Vec<Sample>, Finding> {
 
     // A running job, then canceled.
     let job = ctx.start_hold().await?;
-    wait_running(ctx, &job.url).await?;
+    ctx.wait_setup(&job.url, "running", |doc| doc["status"] == "running")
+        .await?;
     add("GET of a running job", ctx.get(&job.url).send().await?);
     add(
         "GET of an active job's result",
@@ -357,7 +299,7 @@ async fn samples(ctx: &Ctx) -> Result<Vec<Sample>, Finding> {
         .await?,
     );
     for sample in &out {
-        track_if_created(ctx, &sample.response);
+        ctx.track_created(&sample.response);
     }
     Ok(out)
 }
@@ -409,22 +351,6 @@ async fn camel_case(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-/// Whether `text` is `YYYY-MM-DDTHH:MM:SS.mmmZ` and a valid instant.
-fn is_protocol_timestamp(text: &str) -> bool {
-    let b = text.as_bytes();
-    let shape = b.len() == 24
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b'T',
-            13 | 16 => *c == b':',
-            19 => *c == b'.',
-            23 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        });
-    shape
-        && time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
-}
-
 /// Whether a member holds a timestamp: the protocol names them `…At`
 /// (`createdAt`, `nextAttemptAt`, …) or `timestamp` (callback events).
 fn is_timestamp_member(name: &str) -> bool {
@@ -446,7 +372,7 @@ fn bad_timestamps(value: &Value, name: &str, at: &str, out: &mut Vec<String>) {
             }
         }
         Value::String(text) => {
-            if is_timestamp_member(name) && !is_protocol_timestamp(text) {
+            if is_timestamp_member(name) && !is_gen2(text) {
                 out.push(format!("{at} = {text:?}"));
             }
         }
@@ -538,7 +464,7 @@ fn emitted_urls(response: &Response) -> Vec<(String, String)> {
 }
 
 async fn absolute_urls(ctx: Ctx) -> Outcome {
-    let base = public_base(&ctx);
+    let base = ctx.public_base();
     let mut seen = 0;
     for sample in samples(&ctx).await? {
         for (place, url) in emitted_urls(&sample.response) {
@@ -649,7 +575,7 @@ async fn unknown_query_parameters(ctx: Ctx) -> Outcome {
         )
         .send()
         .await?;
-    track_if_created(&ctx, &response);
+    ctx.track_created(&response);
     ensure!(
         response.status == 202,
         "GEN-4",
@@ -802,7 +728,7 @@ fn judge_problem(
     status: u16,
     kind: &str,
 ) -> Outcome {
-    track_if_created(ctx, response);
+    ctx.track_created(response);
     ensure!(
         response.status == status && response.problem_kind().as_deref() == Some(kind),
         "ERR-2",
@@ -1268,7 +1194,7 @@ async fn hostile_requests(ctx: Ctx) -> Outcome {
             }
             Err(other) => return Err(other),
         };
-        track_if_created(&ctx, &response);
+        ctx.track_created(&response);
         let kind = response.problem_kind();
         let problem = response.media_type().as_deref() == Some("application/problem+json")
             && response.json().is_some_and(|d| d["type"].is_string());
@@ -1375,11 +1301,11 @@ mod tests {
 
     #[test]
     fn timestamps_have_one_form() {
-        assert!(is_protocol_timestamp("2026-11-21T23:02:42.123Z"));
-        assert!(!is_protocol_timestamp("2026-11-21T23:02:42Z"));
-        assert!(!is_protocol_timestamp("2026-11-21T23:02:42.123456Z"));
-        assert!(!is_protocol_timestamp("2026-11-21T23:02:42.123+00:00"));
-        assert!(!is_protocol_timestamp("2026-13-21T23:02:42.123Z"));
+        assert!(is_gen2("2026-11-21T23:02:42.123Z"));
+        assert!(!is_gen2("2026-11-21T23:02:42Z"));
+        assert!(!is_gen2("2026-11-21T23:02:42.123456Z"));
+        assert!(!is_gen2("2026-11-21T23:02:42.123+00:00"));
+        assert!(!is_gen2("2026-13-21T23:02:42.123Z"));
         assert!(is_timestamp_member("nextAttemptAt"));
         assert!(!is_timestamp_member("correlationId"));
     }

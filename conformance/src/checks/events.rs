@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::check::{Check, Finding, Outcome};
+use crate::checks::document::without_expiry;
 use crate::checks::document::{
-    failing_params, get_doc, quick_params, quiet_params, stepped_params, wait_for, without_expiry,
+    failing_params, get_doc, quick_params, quiet_params, stepped_params,
 };
 use crate::context::Ctx;
 use crate::exchange::show_body;
@@ -288,7 +289,7 @@ fn grace(ctx: &Ctx) -> Duration {
 
 async fn headers(ctx: Ctx) -> Outcome {
     let job = ctx.start_probe(quick_params()).await?;
-    wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+    ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     let mut stream = open(&ctx, &job.url, None).await?;
     read_to_end(&mut stream, grace(&ctx)).await;
     let unknown = format!(
@@ -316,7 +317,7 @@ async fn stream(ctx: Ctx) -> Outcome {
 
 async fn first_current(ctx: Ctx) -> Outcome {
     let job = ctx.start_probe(quiet_params()).await?;
-    wait_for(&ctx, &job.url, "running with stage prepare", |d| {
+    ctx.wait_setup(&job.url, "running with stage prepare", |d| {
         d["status"] == "running" && d["progress"]["stage"] == "prepare"
     })
     .await?;
@@ -367,7 +368,7 @@ async fn first_current(ctx: Ctx) -> Outcome {
 async fn terminal(ctx: Ctx) -> Outcome {
     for params in [quick_params(), failing_params()] {
         let job = ctx.start_probe(params).await?;
-        wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+        ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
         let (_, current) = get_doc(&ctx, &job.url).await?;
         let mut stream = open(&ctx, &job.url, None).await?;
         let (events, ended) = read_to_end(&mut stream, grace(&ctx)).await;
@@ -407,7 +408,7 @@ async fn deleted(ctx: Ctx) -> Outcome {
         ));
     }
     let job = ctx.start_probe(quiet_params()).await?;
-    wait_for(&ctx, &job.url, "running with stage prepare", |d| {
+    ctx.wait_setup(&job.url, "running with stage prepare", |d| {
         d["status"] == "running" && d["progress"]["stage"] == "prepare"
     })
     .await?;

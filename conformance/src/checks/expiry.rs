@@ -32,12 +32,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::check::{Check, Finding, Outcome};
-use crate::checks::cancel::{cancel, running_hold_with, wait_for};
+use crate::checks::cancel::{cancel, running_hold_with};
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
 use crate::jobs::{Job, is_terminal};
 use crate::sse::{EventStream, Next};
+use crate::timestamps::{self, format_gen2};
 
 /// The checks of this section.
 pub const CHECKS: &[Check] = &[
@@ -139,7 +140,7 @@ fn long_ttl(ctx: &Ctx) -> u64 {
 
 /// A timestamp member of a document.
 pub(crate) fn time_of(doc: &Value, member: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(doc[member].as_str()?, &Rfc3339).ok()
+    timestamps::value(&doc[member])
 }
 
 fn required_time(
@@ -153,15 +154,6 @@ fn required_time(
             format!("{member} is {}, expected a timestamp", doc[member]),
         )
     })
-}
-
-/// A time as GEN-2 shows it (milliseconds), for messages.
-fn show(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&format).unwrap_or_default()
 }
 
 /// The signed difference `a - b`, for messages.
@@ -480,7 +472,7 @@ fn expect_finished_plus_ttl(doc: &Value, ttl: u64, how: &str) -> Outcome {
         "{how}: a {} job with ttlSeconds {ttl} has expiresAt {}, expected finishedAt + ttlSeconds = {} ({:+.3} s off)",
         doc["status"],
         doc["expiresAt"],
-        show(want),
+        format_gen2(want),
         seconds_between(expires, want)
     );
     Ok(())
@@ -548,7 +540,7 @@ async fn one_use(ctx: &Ctx, ttl: u64, kind: Use) -> Outcome {
     let (mut seen, mut seen_at) = match terminal_unused(ctx, &job).await? {
         Some(doc) => (doc, Instant::now()),
         None => {
-            let doc = wait_for(ctx, &job.url, "terminal", is_terminal).await?;
+            let doc = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
             (doc, Instant::now())
         }
     };
@@ -630,14 +622,14 @@ async fn one_use(ctx: &Ctx, ttl: u64, kind: Use) -> Outcome {
         sent.duration_since(seen_at).as_secs_f64(),
         doc["expiresAt"],
         seen["expiresAt"],
-        show(earliest + ttl_d)
+        format_gen2(earliest + ttl_d)
     );
     ensure!(
         used_at <= latest,
         "EXPIRY-3",
         "after {what}, expiresAt is {}, later than the time of the use plus ttlSeconds {ttl} can be (at most {})",
         doc["expiresAt"],
-        show(latest + ttl_d)
+        format_gen2(latest + ttl_d)
     );
     Ok(())
 }
@@ -818,7 +810,7 @@ async fn deadline(ctx: Ctx) -> Outcome {
     let job = ctx
         .start_probe_with(json!({"params": {"steps": 1}, "ttlSeconds": ttl}))
         .await?;
-    wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+    ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     // One more use; its answer shows the deadline as it stands. Nothing after
     // it is a use.
     let response = ctx.get(&job.url).send().await?;

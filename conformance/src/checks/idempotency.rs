@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
 use crate::checks::create::{
-    expect_accepted, expect_problem, fill_workers, has_no_store, is_delay_seconds, link_rels,
-    listed_with_correlation, post_json_with, quick, track_created, unique, wait_for,
-    without_expiry,
+    expect_accepted, expect_problem, fill_workers, is_delay_seconds, link_rels,
+    listed_with_correlation, post_json_with, quick, unique,
 };
+use crate::checks::document::without_expiry;
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
@@ -182,7 +182,7 @@ fn check_replay(response: &Response, id: &str, what: &str) -> Result<Value, Find
         );
     }
     ensure!(
-        response.header("etag").is_some() && has_no_store(response),
+        response.header("etag").is_some() && response.no_store(),
         "IDEM-3",
         "{what}: the replay lacks ETag or Cache-Control: no-store ({:?}, {:?})",
         response.header("etag"),
@@ -248,12 +248,12 @@ async fn replay(ctx: Ctx) -> Outcome {
     let job = expect_accepted(&ctx, response, "IDEM-2", "a start with a fresh key")?;
     // Wait until the document changed from the 202's: a replay shows the
     // current document, not the one that was committed.
-    wait_for(&ctx, &job.url, "running", "IDEM-3", |d| {
+    ctx.wait_job(&job.url, "running", ctx.timeouts().job, "IDEM-3", |d| {
         d["status"] == "running" && d["progress"]["stage"].is_string()
     })
     .await?;
     let response = keyed(&ctx, &key, &body).await?;
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     let doc = check_replay(
         &response,
         &job.id,
@@ -338,7 +338,7 @@ async fn same_request(ctx: Ctx) -> Outcome {
             &[("Idempotency-Key", &key)],
         )
         .await?;
-        track_created(&ctx, &response);
+        ctx.track_created(&response);
         check_replay(&response, &job.id, &format!("the same request with {what}"))?;
     }
     Ok(())
@@ -428,7 +428,7 @@ async fn key_in_use(ctx: Ctx) -> Outcome {
             None
         };
         if let Some(answer) = &answer {
-            track_created(&ctx, answer);
+            ctx.track_created(answer);
             if answer.problem_kind().as_deref() == Some("url-not-allowed") {
                 return Err(Finding::skip(
                     "the server refuses the receiver's URL (url-not-allowed), so the check cannot hold a request open",
@@ -543,7 +543,7 @@ async fn delete_frees_key(ctx: Ctx) -> Outcome {
     let response = keyed(&ctx, &key, &body).await?;
     let job = expect_accepted(&ctx, response, "IDEM-2", "a start with a fresh key")?;
     let response = keyed(&ctx, &key, &body).await?;
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     check_replay(&response, &job.id, "a repeat while the job exists")?;
     let deleted = ctx.delete(&job.url).send().await?;
     if deleted.status != 200 {
@@ -554,7 +554,7 @@ async fn delete_frees_key(ctx: Ctx) -> Outcome {
         )));
     }
     let response = keyed(&ctx, &key, &body).await?;
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     ensure!(
         response.status == 202
             && response.header("idempotent-replayed").is_none()
@@ -587,7 +587,7 @@ async fn replay_when_queue_full(ctx: Ctx) -> Outcome {
             ctx.start(ctx.probe(), &body).await?
         };
         if response.status == 503 {
-            track_created(&ctx, &response);
+            ctx.track_created(&response);
             return Err(Finding::violation(
                 "SVC-6",
                 format!(
@@ -606,7 +606,7 @@ async fn replay_when_queue_full(ctx: Ctx) -> Outcome {
     let first = first.ok_or_else(|| Finding::error("limits.queueSize is 0"))?;
     let response = ctx.start(ctx.probe(), &body).await?;
     if response.status != 503 {
-        track_created(&ctx, &response);
+        ctx.track_created(&response);
         return Err(Finding::error(format!(
             "with {size} jobs queued a new start was answered {}, not 503 queue-full; cannot check replays against a full queue",
             response.status
@@ -619,7 +619,7 @@ async fn replay_when_queue_full(ctx: Ctx) -> Outcome {
         "a replay while the queue is full was refused with 503: {}",
         show_body(&response.body)
     );
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     check_replay(&response, &first.id, "a replay while the queue is full")?;
     Ok(())
 }
@@ -653,7 +653,7 @@ async fn sync_replay(ctx: Ctx) -> Outcome {
         ],
     )
     .await?;
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     ensure!(
         response.status == 200,
         "IDEM-10",
@@ -690,7 +690,7 @@ async fn sync_replay(ctx: Ctx) -> Outcome {
     )
     .await?;
     let elapsed = began.elapsed();
-    track_created(&ctx, &response);
+    ctx.track_created(&response);
     check_replay(
         &response,
         &job.id,

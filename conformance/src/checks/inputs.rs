@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
 use crate::checks::create::{
-    SMALL_BODY_BYTES, expect_accepted, expect_problem, jobs_path, same_media_type, track_created,
+    SMALL_BODY_BYTES, expect_accepted, expect_problem, jobs_path, same_media_type,
 };
 use crate::context::Ctx;
 use crate::exchange::show_body;
@@ -367,7 +367,7 @@ async fn media_type_override(ctx: Ctx) -> Outcome {
                 &json!({"params": {"steps": 1}, "inputs": {"data": {"text": "x", "mediaType": bad}}}),
             )
             .await?;
-        track_created(&ctx, &response);
+        ctx.track_created(&response);
         ensure_should!(
             response.status == 422 && response.problem_kind().as_deref() == Some("invalid-inputs"),
             "JOB-INPUT-6",
@@ -556,7 +556,7 @@ async fn declared_media_types(ctx: Ctx) -> Outcome {
                 &with(json!({"base64": "e30=", "mediaType": media_type})),
             )
             .await?;
-        track_created(&ctx, &response);
+        ctx.track_created(&response);
         ensure!(
             !(response.status == 422
                 && response.problem_kind().as_deref() == Some("invalid-inputs")),

@@ -18,13 +18,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::check::{Check, Finding, Outcome};
-use crate::checks::document::{
-    failing_params, format_timestamp, get_doc, quick_params, time_of, wait_for, without_expiry,
-};
+use crate::checks::document::without_expiry;
+use crate::checks::document::{failing_params, get_doc, quick_params, time_of};
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
 use crate::jobs::{Job, hold_params, is_terminal};
+use crate::timestamps::format_gen2;
 
 /// The checks of this section.
 pub const CHECKS: &[Check] = &[
@@ -193,7 +193,7 @@ async fn all_jobs(ctx: &Ctx, url: &str) -> Result<Vec<Value>, Finding> {
 /// Start a probe job and wait until it is terminal; its final document.
 async fn finished(ctx: &Ctx, params: Value) -> Result<(Job, Value), Finding> {
     let job = ctx.start_probe(params).await?;
-    let doc = wait_for(ctx, &job.url, "terminal", is_terminal).await?;
+    let doc = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     Ok((job, doc))
 }
 
@@ -208,7 +208,7 @@ fn just_before(doc: &Value) -> Result<String, Finding> {
             ),
         )
     })?;
-    Ok(format_timestamp(created - time::Duration::milliseconds(1)))
+    Ok(format_gen2(created - time::Duration::milliseconds(1)))
 }
 
 /// The ids of `docs` in the order of LIST-1: `createdAt` descending, then
@@ -342,7 +342,9 @@ async fn filters(ctx: Ctx) -> Outcome {
     let (_, a) = finished(&ctx, quick_params()).await?;
     let (_, b) = finished(&ctx, failing_params()).await?;
     let c_job = ctx.start_probe(hold_params()).await?;
-    let c = wait_for(&ctx, &c_job.url, "running", |d| d["status"] == "running").await?;
+    let c = ctx
+        .wait_setup(&c_job.url, "running", |d| d["status"] == "running")
+        .await?;
     if a["status"] != "succeeded" || b["status"] != "failed" {
         return Err(Finding::error(format!(
             "the probe jobs ended {} and {}, expected succeeded and failed",

@@ -29,6 +29,7 @@ use crate::checks::cancel::{cancel, ended, running_hold};
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
+use crate::timestamps::is_gen2;
 
 /// The checks of this section.
 pub const CHECKS: &[Check] = &[
@@ -110,29 +111,6 @@ pub(crate) struct LogLine {
     pub raw: String,
 }
 
-/// Whether `text` is a GEN-2 timestamp: RFC 3339 in UTC with `Z` and exactly
-/// three fractional digits.
-pub(crate) fn is_gen2_time(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| range.into_iter().all(|i| b[i].is_ascii_digit());
-    b.len() == 24
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19)
-        && b[19] == b'.'
-        && digits(20..23)
-        && b[23] == b'Z'
-        && time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
-}
-
 /// Split a log into lines and judge each against LOG-2; the error says which
 /// line breaks which part of the rule.
 pub(crate) fn parse_log(text: &str) -> Result<Vec<LogLine>, String> {
@@ -152,7 +130,7 @@ pub(crate) fn parse_log(text: &str) -> Result<Vec<LogLine>, String> {
         let time = parts.next().unwrap_or("");
         let level = parts.next().unwrap_or("");
         let message = parts.next().unwrap_or("");
-        if !is_gen2_time(time) || !LEVELS.contains(&level) {
+        if !is_gen2(time) || !LEVELS.contains(&level) {
             return Err(format!(
                 "line {} is {raw:?}, expected `<time> <LEVEL> <message>` with a time like 2026-11-21T23:02:42.123Z and a LEVEL of {LEVELS:?}",
                 n + 1
@@ -421,10 +399,10 @@ mod tests {
 
     #[test]
     fn gen2_times() {
-        assert!(is_gen2_time("2026-11-21T23:02:42.123Z"));
-        assert!(!is_gen2_time("2026-11-21T23:02:42Z"));
-        assert!(!is_gen2_time("2026-11-21T23:02:42.123+00:00"));
-        assert!(!is_gen2_time("2026-13-21T23:02:42.123Z"));
+        assert!(is_gen2("2026-11-21T23:02:42.123Z"));
+        assert!(!is_gen2("2026-11-21T23:02:42Z"));
+        assert!(!is_gen2("2026-11-21T23:02:42.123+00:00"));
+        assert!(!is_gen2("2026-13-21T23:02:42.123Z"));
     }
 
     #[test]

@@ -12,9 +12,7 @@
 use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
-use crate::checks::create::{
-    expect_accepted, expect_problem, post_raw, same_media_type, track_created, unique,
-};
+use crate::checks::create::{expect_accepted, expect_problem, post_raw, same_media_type, unique};
 use crate::checks::inputs::{
     inputs_of, media_types_of, mismatching_media_type, operations, required_inputs, result_of,
 };
@@ -582,7 +580,7 @@ async fn same_as_json(ctx: Ctx) -> Outcome {
             &[("Idempotency-Key", &key)],
         )
         .await?;
-        track_created(&ctx, &response);
+        ctx.track_created(&response);
         ensure!(
             response.status == 202
                 && response.header("idempotent-replayed") == Some("true")

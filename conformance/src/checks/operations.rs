@@ -67,16 +67,6 @@ pub const UNCHECKED: &[(&str, &str)] = &[];
 /// The most operations whose single document the suite reads.
 const MAX_SINGLE: usize = 32;
 
-/// The URL prefix the server builds its URLs from, as its service document
-/// shows it (`links.self` without `/v1`).
-fn public_base(ctx: &Ctx) -> String {
-    ctx.server().document["links"]["self"]
-        .as_str()
-        .unwrap_or("")
-        .trim_end_matches("/v1")
-        .to_owned()
-}
-
 async fn operations(ctx: &Ctx) -> Result<(Response, Vec<Value>), Finding> {
     let response = ctx.get("/v1/operations").send().await?;
     ensure!(
@@ -108,7 +98,7 @@ async fn list(ctx: Ctx) -> Outcome {
         "GET /v1/operations has Content-Type {:?}, expected application/json",
         response.header("content-type")
     );
-    let base = public_base(&ctx);
+    let base = ctx.public_base();
     let mut names: Vec<&str> = Vec::new();
     for op in &ops {
         ensure!(

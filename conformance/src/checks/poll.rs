@@ -19,8 +19,7 @@ use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
 use crate::checks::document::{
-    ServerClock, get_doc, no_store, quick_params, quiet_params, start_clocked, time_of, wait_for,
-    weak,
+    ServerClock, get_doc, quick_params, quiet_params, start_clocked, time_of, weak,
 };
 use crate::context::{Ctx, Response};
 use crate::ensure;
@@ -155,7 +154,7 @@ fn etag_of(response: &Response) -> Result<String, Finding> {
 /// A terminal probe job and its current `ETag`.
 async fn terminal_job(ctx: &Ctx) -> Result<(Job, String), Finding> {
     let job = ctx.start_probe(quick_params()).await?;
-    wait_for(ctx, &job.url, "terminal", is_terminal).await?;
+    ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     let (response, _) = get_doc(ctx, &job.url).await?;
     let tag = etag_of(&response)?;
     Ok((job, tag))
@@ -165,7 +164,7 @@ async fn terminal_job(ctx: &Ctx) -> Result<(Job, String), Finding> {
 /// `prepare` report), and its current `ETag`.
 async fn quiet_job(ctx: &Ctx) -> Result<(Job, String), Finding> {
     let job = ctx.start_probe(quiet_params()).await?;
-    wait_for(ctx, &job.url, "running with stage prepare", |d| {
+    ctx.wait_setup(&job.url, "running with stage prepare", |d| {
         d["status"] == "running" && d["progress"]["stage"] == "prepare"
     })
     .await?;
@@ -197,7 +196,7 @@ fn judge_304(response: &Response, tag: &str, active: bool, what: &str) -> Outcom
         "{what}: the 304 has ETag {got:?}, expected the current {tag}"
     );
     ensure!(
-        no_store(response),
+        response.no_store(),
         "POLL-1",
         "{what}: the 304 has Cache-Control {:?}, expected no-store",
         response.header("cache-control")
@@ -270,16 +269,7 @@ async fn not_modified(ctx: Ctx) -> Outcome {
 
 async fn wait_seconds_invalid(ctx: Ctx) -> Outcome {
     let (job, _) = terminal_job(&ctx).await?;
-    for value in [
-        "abc",
-        "-1",
-        "1.5",
-        "",
-        "1e2",
-        "%201",
-        "0x10",
-        "+1",
-    ] {
+    for value in ["abc", "-1", "1.5", "", "1e2", "%201", "0x10", "+1"] {
         let response = ctx
             .get(&format!("{}?waitSeconds={value}", job.url))
             .send()
@@ -297,8 +287,7 @@ async fn wait_capped(ctx: Ctx) -> Outcome {
     let (job, tag) = terminal_job(&ctx).await?;
     // However large: also beyond 64 bits.
     for value in [above.to_string(), "99999999999999999999999".to_owned()] {
-        let (response, _) =
-            long_poll(&ctx, &job.url, &value, None, Duration::from_secs(1)).await?;
+        let (response, _) = long_poll(&ctx, &job.url, &value, None, Duration::from_secs(1)).await?;
         ensure!(
             response.status == 200,
             "POLL-2",
@@ -445,7 +434,7 @@ async fn change(ctx: Ctx) -> Outcome {
     // One step of two seconds: after `prepare`, the document changes about 2 s
     // later (PROBE-3).
     let (job, clock) = start_clocked(&ctx, json!({"durationMs": 2000, "steps": 1})).await?;
-    wait_for(&ctx, &job.url, "running with stage prepare", |d| {
+    ctx.wait_setup(&job.url, "running with stage prepare", |d| {
         d["status"] == "running" && d["progress"]["stage"] == "prepare"
     })
     .await?;

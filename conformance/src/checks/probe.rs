@@ -20,6 +20,7 @@ use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
 use crate::jobs::is_terminal;
+use crate::timestamps::millis_between;
 
 /// The checks of this section.
 pub const CHECKS: &[Check] = &[
@@ -147,15 +148,6 @@ async fn offered(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-/// Track the job a request created, so that it is cleaned up.
-fn track_if_created(ctx: &Ctx, response: &Response) {
-    if response.status == 202
-        && let Some(url) = response.header("location")
-    {
-        ctx.track_job(url);
-    }
-}
-
 /// Stop a job that would otherwise run long (delete, else cancel).
 async fn stop(ctx: &Ctx, url: &str) -> Outcome {
     let request = if ctx.claims("delete") {
@@ -182,7 +174,7 @@ async fn params_schema(ctx: Ctx) -> Outcome {
     ];
     for params in accepted {
         let response = ctx.start(&op, &json!({ "params": params })).await?;
-        track_if_created(&ctx, &response);
+        ctx.track_created(&response);
         ensure!(
             response.status == 202,
             "PROBE-2",
@@ -196,7 +188,7 @@ async fn params_schema(ctx: Ctx) -> Outcome {
         let params =
             json!({"durationMs": 3_600_000, "steps": 10_000, "resultBytes": 104_857_600u64});
         let response = ctx.start(&op, &json!({ "params": params })).await?;
-        track_if_created(&ctx, &response);
+        ctx.track_created(&response);
         if let (202, Some(url)) = (response.status, response.header("location")) {
             stop(&ctx, url).await?;
         }
@@ -233,7 +225,7 @@ async fn params_schema(ctx: Ctx) -> Outcome {
     ];
     for params in refused {
         let response = ctx.start(&op, &json!({ "params": params })).await?;
-        track_if_created(&ctx, &response);
+        ctx.track_created(&response);
         ensure!(
             response.status == 422 && response.problem_kind().as_deref() == Some("invalid-params"),
             "PROBE-2",
@@ -298,88 +290,15 @@ fn progress_key(progress: &Value, steps: u64) -> Result<(u64, u64), String> {
     }
 }
 
-/// Every version of the job document until one satisfies `done`: a plain
-/// `GET` first, then conditional long polls (`If-None-Match`, so that a wait
-/// ends with the next change rather than at the end of the job) when the
-/// server claims `long-poll`, else a `GET` every 50 ms.
-async fn watch_until(
-    ctx: &Ctx,
-    url: &str,
-    what: &str,
-    requirement: &'static str,
-    done: impl Fn(&Value) -> bool,
-) -> Result<Vec<Value>, Finding> {
-    let within = ctx.timeouts().job;
-    let deadline = Instant::now() + within;
-    let long_poll = ctx.claims("long-poll");
-    let mut seen: Vec<Value> = Vec::new();
-    let mut etag: Option<String> = None;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Finding::violation(
-                requirement,
-                format!(
-                    "the job did not become {what} within {:.1} s; last seen: {}",
-                    within.as_secs_f64(),
-                    seen.last().unwrap_or(&Value::Null)
-                ),
-            ));
-        }
-        let response = match (&etag, long_poll) {
-            (Some(tag), true) => {
-                let wait = remaining.as_secs().clamp(1, 5);
-                ctx.get(&format!("{url}?waitSeconds={wait}"))
-                    .header("If-None-Match", tag.clone())
-                    .timeout(Duration::from_secs(wait) + ctx.timeouts().request)
-                    .send()
-                    .await?
-            }
-            _ => ctx.get(url).send().await?,
-        };
-        match response.status {
-            200 => {
-                let doc = response.json_object("JOB-DOC-1")?;
-                etag = response.header("etag").map(str::to_owned);
-                let finished = done(&doc);
-                seen.push(doc);
-                if finished {
-                    return Ok(seen);
-                }
-            }
-            304 if long_poll => {}
-            status => {
-                return Err(Finding::violation(
-                    "JOB-DOC-1",
-                    format!(
-                        "GET of an existing job answered {status}: {}",
-                        show_body(&response.body)
-                    ),
-                ));
-            }
-        }
-        if !long_poll {
-            tokio::time::sleep(Duration::from_millis(50).min(remaining)).await;
-        }
-    }
-}
-
-/// Milliseconds between two GEN-2 timestamps of a document.
-fn millis_between(from: &Value, to: &Value) -> Option<i128> {
-    let parse = |v: &Value| {
-        time::OffsetDateTime::parse(v.as_str()?, &time::format_description::well_known::Rfc3339)
-            .ok()
-    };
-    Some((parse(to)? - parse(from)?).whole_milliseconds())
-}
-
 async fn progress(ctx: Ctx) -> Outcome {
     const STEPS: u64 = 3;
     const DURATION_MS: u64 = 1200;
     let job = ctx
         .start_probe(json!({"durationMs": DURATION_MS, "steps": STEPS}))
         .await?;
-    let seen = watch_until(&ctx, &job.url, "terminal", "PROBE-3", is_terminal).await?;
+    let seen = ctx
+        .collect_job(&job.url, "terminal", "PROBE-3", is_terminal)
+        .await?;
     let done = seen.last().cloned().unwrap_or(Value::Null);
     ensure!(
         done["status"] == "succeeded",
@@ -449,8 +368,7 @@ async fn cancel_stops(ctx: Ctx) -> Outcome {
     let job = ctx
         .start_probe(json!({"durationMs": 600_000, "steps": 1}))
         .await?;
-    watch_until(
-        &ctx,
+    ctx.collect_job(
         &job.url,
         "running with its prepare report",
         "PROBE-3",

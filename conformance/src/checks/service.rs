@@ -16,6 +16,7 @@ use crate::check::{Check, Outcome};
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
+use crate::jobs::unknown_job_id;
 
 /// The checks of this section.
 pub const CHECKS: &[Check] = &[
@@ -205,11 +206,6 @@ async fn document(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-/// An id no server has issued (it only uses the characters JOB-DOC-3 allows).
-fn unknown_job_id() -> String {
-    format!("conformance-no-such-job-{}", uuid::Uuid::now_v7())
-}
-
 async fn claimed_classes(ctx: Ctx) -> Outcome {
     let id = unknown_job_id();
     let job = format!("/v1/jobs/{id}");
@@ -253,19 +249,10 @@ async fn claimed_classes(ctx: Ctx) -> Outcome {
             "callback": {"url": "https://conformance.invalid/callback"}
         });
         let response = ctx.start(ctx.probe(), &body).await?;
-        track_if_created(&ctx, &response);
+        ctx.track_created(&response);
         response.expect_problem(422, "invalid-request", "JOB-CREATE-11")?;
     }
     Ok(())
-}
-
-/// Track the job a request created by mistake, so that it is cleaned up.
-fn track_if_created(ctx: &Ctx, response: &Response) {
-    if response.status == 202
-        && let Some(url) = response.header("location")
-    {
-        ctx.track_job(url);
-    }
 }
 
 /// A start request with `member` set to `value` must be refused with
@@ -273,7 +260,7 @@ fn track_if_created(ctx: &Ctx, response: &Response) {
 async fn refused(ctx: &Ctx, member: &str, value: u64, bound: &str) -> Outcome {
     let body = json!({"params": {"durationMs": 0, "steps": 1}, member: value});
     let response = ctx.start(ctx.probe(), &body).await?;
-    track_if_created(ctx, &response);
+    ctx.track_created(&response);
     ensure!(
         response.status == 422 && response.problem_kind().as_deref() == Some("invalid-request"),
         "SVC-6",

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::check::{Check, Finding, Outcome};
 use crate::checks::document::{
-    STATUSES, Seen, failing_params, get_doc, quick_params, stepped_params, time_of, wait_for, watch,
+    STATUSES, Seen, failing_params, get_doc, quick_params, stepped_params, time_of, watch,
 };
 use crate::context::{Ctx, PROBLEM_PREFIX};
 use crate::exchange::show_body;
@@ -164,7 +164,7 @@ async fn terminal_immutable(ctx: Ctx) -> Outcome {
     let ok = ctx.start_probe(quick_params()).await?;
     let failing = ctx.start_probe(failing_params()).await?;
     for job in [&ok, &failing] {
-        let done = wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+        let done = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
         let (response, first) = get_doc(&ctx, &job.url).await?;
         // Let time pass without a fixed sleep: a long poll that waits for a
         // change (there should be none) for a second.
@@ -202,7 +202,7 @@ async fn deadline(ctx: Ctx) -> Outcome {
             "timeoutSeconds": 1,
         }))
         .await?;
-    let done = wait_for(&ctx, &job.url, "terminal", is_terminal).await?;
+    let done = ctx.wait_setup(&job.url, "terminal", is_terminal).await?;
     ensure!(
         done["status"] == "failed",
         "JOB-STATE-8",

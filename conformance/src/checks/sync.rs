@@ -13,17 +13,17 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::check::{Check, Finding, Outcome};
 use crate::checks::create::{
-    expect_accepted, expect_problem, find_listed, has_no_store, is_delay_seconds, link_rels, quick,
-    track_created, unique, wait_for,
+    expect_accepted, expect_problem, find_listed, is_delay_seconds, link_rels, quick, unique,
 };
+use crate::checks::result::sha256_hex;
 use crate::context::{Ctx, Response};
 use crate::ensure;
 use crate::exchange::show_body;
 use crate::jobs::{hold_params, is_terminal};
+use crate::timestamps::millis_between;
 
 /// The checks of this area.
 pub const CHECKS: &[Check] = &[
@@ -144,7 +144,7 @@ async fn start_preferring(
     let began = Instant::now();
     let response = request.send().await?;
     let elapsed = began.elapsed();
-    track_created(ctx, &response);
+    ctx.track_created(&response);
     if let Some(location) = response.header("location")
         && !matches!(response.status, 200 | 202)
     {
@@ -184,25 +184,6 @@ fn check_locations(
         ));
     }
     Ok(location)
-}
-
-/// Milliseconds between two RFC 3339 timestamps of a document.
-fn millis_between(doc: &Value, from: &str, to: &str) -> Option<i128> {
-    let parse = |m: &str| {
-        time::OffsetDateTime::parse(
-            doc[m].as_str()?,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .ok()
-    };
-    Some((parse(to)? - parse(from)?).whole_milliseconds())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 async fn quick_success(ctx: Ctx) -> Outcome {
@@ -261,7 +242,7 @@ async fn quick_success(ctx: Ctx) -> Outcome {
         response.header("content-type"),
         doc["result"]["mediaType"]
     );
-    if let Some(ran) = millis_between(&doc, "createdAt", "finishedAt") {
+    if let Some(ran) = millis_between(&doc["createdAt"], &doc["finishedAt"]) {
         let late = elapsed.as_millis() as i128 - ran;
         ensure!(
             late <= (Duration::from_secs(1) + SLACK).as_millis() as i128,
@@ -374,7 +355,7 @@ async fn canceled_while_waiting(ctx: Ctx) -> Outcome {
     };
     let url = doc["links"]["self"].as_str().unwrap_or_default().to_owned();
     ctx.track_job(&url);
-    wait_for(&ctx, &url, "running", "SYNC-5", |d| {
+    ctx.wait_job(&url, "running", ctx.timeouts().job, "SYNC-5", |d| {
         d["status"] == "running"
     })
     .await?;
@@ -458,7 +439,7 @@ async fn still_active(ctx: Ctx) -> Outcome {
             .header("retry-after")
             .is_some_and(|v| is_delay_seconds(v.trim()))
             && response.header("etag").is_some()
-            && has_no_store(response),
+            && response.no_store(),
         "SYNC-6",
         "{what}: the 202 lacks Retry-After, ETag or Cache-Control: no-store ({:?}, {:?}, {:?})",
         response.header("retry-after"),
@@ -475,7 +456,7 @@ async fn still_active(ctx: Ctx) -> Outcome {
         // The 202 carries the current document: when the job had started
         // well before the wait ended, it must show `running`.
         let doc = ctx.job_doc(&location).await?;
-        if let Some(ms) = millis_between(&doc, "createdAt", "startedAt") {
+        if let Some(ms) = millis_between(&doc["createdAt"], &doc["startedAt"]) {
             let before_end = applied as i128 * 1000 - 200;
             ensure!(
                 ms > before_end,
@@ -573,7 +554,7 @@ async fn prefer_syntax(ctx: Ctx) -> Outcome {
             let (response, _) =
                 start_preferring(&ctx, &json!({"params": quick()}), &prefer, waiting(&ctx, 9))
                     .await?;
-            track_created(&ctx, &response);
+            ctx.track_created(&response);
             ensure!(
                 response.header("preference-applied") == Some(format!("wait={first}").as_str()),
                 "SYNC-1",

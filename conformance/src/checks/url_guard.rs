@@ -84,20 +84,11 @@ pub const UNCHECKED: &[(&str, &str)] = &[(
      the suite controls (DNS rebinding), which a client cannot arrange",
 )];
 
-/// Track the job a request created, so that it is cleaned up.
-fn track_if_created(ctx: &Ctx, response: &Response) {
-    if response.status == 202
-        && let Some(url) = response.header("location")
-    {
-        ctx.track_job(url);
-    }
-}
-
 /// Start a probe job whose input `data` is the URL `url`.
 async fn start_with_url(ctx: &Ctx, url: &str) -> Result<Response, Finding> {
     let body = json!({"params": {"steps": 1}, "inputs": {"data": {"url": url}}});
     let response = ctx.start(ctx.probe(), &body).await?;
-    track_if_created(ctx, &response);
+    ctx.track_created(&response);
     Ok(response)
 }
 
@@ -378,7 +369,7 @@ async fn size_bound(ctx: Ctx) -> Outcome {
         .timeout(within)
         .send_within(within, Some("URL-GUARD-5"))
         .await?;
-    track_if_created(&ctx, &response);
+    ctx.track_created(&response);
     if !origin.hits().iter().any(|h| h == "/endless") {
         return Err(Finding::error(format!(
             "the server never fetched {url} (it answered {} {}); it cannot reach the suite's \

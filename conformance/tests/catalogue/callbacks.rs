@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::Case;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnRequest, OnResponse, ProxyRequest, ProxyResponse, Violation};
 
 /// Change delivery attempts on their way to the receiver (or answer them
@@ -146,18 +146,12 @@ pub fn cases() -> Vec<Case> {
             name: "limits.callbacks.defaultMaxAttempts above maxAttempts",
             fails: &["callbacks.limits"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "callbacks.limits" && req.is("GET", "/v1") {
-                            resp.edit_json(|doc| {
-                                let max = doc["limits"]["callbacks"]["maxAttempts"]
-                                    .as_u64()
-                                    .unwrap_or(20);
-                                doc["limits"]["callbacks"]["defaultMaxAttempts"] = json!(max + 1);
-                            });
-                        }
-                    },
-                ))
+                edit_answers("callbacks.limits", ("GET", "/v1"), None, |doc| {
+                    let max = doc["limits"]["callbacks"]["maxAttempts"]
+                        .as_u64()
+                        .unwrap_or(20);
+                    doc["limits"]["callbacks"]["defaultMaxAttempts"] = json!(max + 1);
+                })
             },
             runner: None,
         },

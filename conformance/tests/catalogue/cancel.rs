@@ -7,8 +7,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
 use serde_json::json;
 
-use super::Case;
-use crate::support::proxy::{OnRequest, OnResponse, ProxyRequest, ProxyResponse, Violation};
+use super::{Case, edit_answers};
+use crate::support::proxy::{OnRequest, ProxyRequest, ProxyResponse, Violation};
 
 /// Every cancel answer of `cancel.repeat` gets a new ETag.
 struct FreshEtags(AtomicUsize);
@@ -62,13 +62,12 @@ pub fn cases() -> Vec<Case> {
             name: "cancel answers a document without finishedAt",
             fails: &["cancel.running"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "cancel.running" && req.is("POST", "/v1/jobs/*/cancel") {
-                            resp.edit_json(|doc| doc["finishedAt"] = serde_json::Value::Null);
-                        }
-                    },
-                ))
+                edit_answers(
+                    "cancel.running",
+                    ("POST", "/v1/jobs/*/cancel"),
+                    None,
+                    |doc| doc["finishedAt"] = serde_json::Value::Null,
+                )
             },
             runner: None,
         },
@@ -92,22 +91,19 @@ pub fn cases() -> Vec<Case> {
             name: "a canceled job gains a result",
             fails: &["cancel.no-result-after"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "cancel.no-result-after"
-                            && req.is("GET", "/v1/jobs/*")
-                            && resp.status == 200
-                        {
-                            resp.edit_json(|doc| {
-                            if doc["status"] == "canceled" {
-                                let href = format!("{}/result", doc["links"]["self"].as_str().unwrap_or(""));
-                                doc["result"] = json!({"href": href, "mediaType": "application/json", "size": 2, "sha256": "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"});
-                                doc["resourceLocation"] = json!(href);
-                            }
-                        });
+                edit_answers(
+                    "cancel.no-result-after",
+                    ("GET", "/v1/jobs/*"),
+                    Some(200),
+                    |doc| {
+                        if doc["status"] == "canceled" {
+                            let href =
+                                format!("{}/result", doc["links"]["self"].as_str().unwrap_or(""));
+                            doc["result"] = json!({"href": href, "mediaType": "application/json", "size": 2, "sha256": "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"});
+                            doc["resourceLocation"] = json!(href);
                         }
                     },
-                ))
+                )
             },
             runner: None,
         },
@@ -121,20 +117,16 @@ pub fn cases() -> Vec<Case> {
             name: "cancel of a finished job answers 409 without jobStatus",
             fails: &["cancel.finished"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "cancel.finished"
-                            && req.is("POST", "/v1/jobs/*/cancel")
-                            && resp.status == 409
-                        {
-                            resp.edit_json(|p| {
-                                if let Some(map) = p.as_object_mut() {
-                                    map.remove("jobStatus");
-                                }
-                            });
+                edit_answers(
+                    "cancel.finished",
+                    ("POST", "/v1/jobs/*/cancel"),
+                    Some(409),
+                    |p| {
+                        if let Some(map) = p.as_object_mut() {
+                            map.remove("jobStatus");
                         }
                     },
-                ))
+                )
             },
             runner: None,
         },
@@ -148,16 +140,12 @@ pub fn cases() -> Vec<Case> {
             name: "cancel of an unknown job answers 404 not-found instead of job-not-found",
             fails: &["cancel.unknown"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "cancel.unknown"
-                            && req.is("POST", "/v1/jobs/*/cancel")
-                            && resp.status == 404
-                        {
-                            resp.edit_json(|p| p["type"] = json!("urn:longrun:problem:not-found"));
-                        }
-                    },
-                ))
+                edit_answers(
+                    "cancel.unknown",
+                    ("POST", "/v1/jobs/*/cancel"),
+                    Some(404),
+                    |p| p["type"] = json!("urn:longrun:problem:not-found"),
+                )
             },
             runner: None,
         },
@@ -165,19 +153,16 @@ pub fn cases() -> Vec<Case> {
             name: "a job canceled while queued shows a startedAt",
             fails: &["cancel.queued-never-starts"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "cancel.queued-never-starts"
-                            && req.is("POST", "/v1/jobs/*/cancel")
-                        {
-                            resp.edit_json(|doc| {
-                                if doc["startedAt"].is_null() {
-                                    doc["startedAt"] = doc["createdAt"].clone();
-                                }
-                            });
+                edit_answers(
+                    "cancel.queued-never-starts",
+                    ("POST", "/v1/jobs/*/cancel"),
+                    None,
+                    |doc| {
+                        if doc["startedAt"].is_null() {
+                            doc["startedAt"] = doc["createdAt"].clone();
                         }
                     },
-                ))
+                )
             },
             runner: None,
         },

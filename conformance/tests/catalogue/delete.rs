@@ -6,8 +6,8 @@ use axum::body::Bytes;
 use axum::http::Method;
 use serde_json::json;
 
-use super::Case;
 use super::expiry::ReplayStale;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnRequest, OnResponse, ProxyRequest, ProxyResponse};
 
 pub fn cases() -> Vec<Case> {
@@ -16,19 +16,10 @@ pub fn cases() -> Vec<Case> {
             name: "DELETE of a running job answers a document that still has links.cancel",
             fails: &["delete.active"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "delete.active" && req.is("DELETE", "/v1/jobs/*") {
-                            resp.edit_json(|doc| {
-                                let cancel = format!(
-                                    "{}/cancel",
-                                    doc["links"]["self"].as_str().unwrap_or("")
-                                );
-                                doc["links"]["cancel"] = json!(cancel);
-                            });
-                        }
-                    },
-                ))
+                edit_answers("delete.active", ("DELETE", "/v1/jobs/*"), None, |doc| {
+                    let cancel = format!("{}/cancel", doc["links"]["self"].as_str().unwrap_or(""));
+                    doc["links"]["cancel"] = json!(cancel);
+                })
             },
             runner: None,
         },
@@ -36,17 +27,11 @@ pub fn cases() -> Vec<Case> {
             name: "DELETE of a succeeded job answers its document without the result",
             fails: &["delete.terminal"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "delete.terminal" && req.is("DELETE", "/v1/jobs/*") {
-                            resp.edit_json(|doc| {
-                                if let Some(map) = doc.as_object_mut() {
-                                    map.remove("result");
-                                }
-                            });
-                        }
-                    },
-                ))
+                edit_answers("delete.terminal", ("DELETE", "/v1/jobs/*"), None, |doc| {
+                    if let Some(map) = doc.as_object_mut() {
+                        map.remove("result");
+                    }
+                })
             },
             runner: None,
         },

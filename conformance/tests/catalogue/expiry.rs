@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::Case;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnRequest, OnResponse, ProxyRequest, ProxyResponse, Violation};
 
 /// A server that keeps answering for a job it no longer has: for the requests
@@ -119,15 +119,12 @@ pub fn cases() -> Vec<Case> {
             name: "a canceled job's expiresAt is its finishedAt (the TTL is not added)",
             fails: &["expiry.set-on-terminal"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "expiry.set-on-terminal"
-                            && req.is("POST", "/v1/jobs/*/cancel")
-                        {
-                            resp.edit_json(|doc| doc["expiresAt"] = doc["finishedAt"].clone());
-                        }
-                    },
-                ))
+                edit_answers(
+                    "expiry.set-on-terminal",
+                    ("POST", "/v1/jobs/*/cancel"),
+                    None,
+                    |doc| doc["expiresAt"] = doc["finishedAt"].clone(),
+                )
             },
             runner: None,
         },

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use longrun::config::Config;
+use serde_json::Value;
 
-use crate::support::proxy::Violation;
+use crate::support::proxy::{OnResponse, ProxyRequest, ProxyResponse, Violation};
 
 mod callbacks;
 mod cancel;
@@ -71,4 +72,26 @@ pub fn all() -> Vec<Case> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// A violation that edits the JSON body of the answers to the requests that
+/// check `check` sends to `route` (`(method, path)`, a `*` matching one path
+/// segment), only those with `status` when given.
+pub fn edit_answers(
+    check: &'static str,
+    route: (&'static str, &'static str),
+    status: Option<u16>,
+    edit: impl Fn(&mut Value) + Send + Sync + 'static,
+) -> Arc<dyn Violation> {
+    let (method, path) = route;
+    Arc::new(OnResponse(
+        move |req: &ProxyRequest, resp: &mut ProxyResponse| {
+            if req.check() == check
+                && req.is(method, path)
+                && status.is_none_or(|status| resp.status == status)
+            {
+                resp.edit_json(&edit);
+            }
+        },
+    ))
 }

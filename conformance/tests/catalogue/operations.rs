@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::Case;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnResponse, ProxyRequest, ProxyResponse};
 
 pub fn cases() -> Vec<Case> {
@@ -11,21 +11,15 @@ pub fn cases() -> Vec<Case> {
             name: "pluginSha256 in uppercase",
             fails: &["operations.list"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "operations.list" && req.is("GET", "/v1/operations") {
-                            resp.edit_json(|doc| {
-                                for op in doc["operations"].as_array_mut().into_iter().flatten() {
-                                    let upper = op["pluginSha256"]
-                                        .as_str()
-                                        .unwrap_or("")
-                                        .to_ascii_uppercase();
-                                    op["pluginSha256"] = upper.into();
-                                }
-                            });
-                        }
-                    },
-                ))
+                edit_answers("operations.list", ("GET", "/v1/operations"), None, |doc| {
+                    for op in doc["operations"].as_array_mut().into_iter().flatten() {
+                        let upper = op["pluginSha256"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_ascii_uppercase();
+                        op["pluginSha256"] = upper.into();
+                    }
+                })
             },
             runner: None,
         },
@@ -33,21 +27,15 @@ pub fn cases() -> Vec<Case> {
             name: "operations listed in reverse order",
             fails: &["operations.list"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "operations.list" && req.is("GET", "/v1/operations") {
-                            resp.edit_json(|doc| {
-                                if let Some(ops) = doc["operations"].as_array_mut() {
-                                    ops.reverse();
-                                    // With one operation, the order cannot show.
-                                    if ops.len() < 2 {
-                                        ops.push(serde_json::json!({"name": "zzz"}));
-                                    }
-                                }
-                            });
+                edit_answers("operations.list", ("GET", "/v1/operations"), None, |doc| {
+                    if let Some(ops) = doc["operations"].as_array_mut() {
+                        ops.reverse();
+                        // With one operation, the order cannot show.
+                        if ops.len() < 2 {
+                            ops.push(serde_json::json!({"name": "zzz"}));
                         }
-                    },
-                ))
+                    }
+                })
             },
             runner: None,
         },
@@ -55,13 +43,12 @@ pub fn cases() -> Vec<Case> {
             name: "one operation's own document differs from the list",
             fails: &["operations.single"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "operations.single" && req.is("GET", "/v1/operations/*") {
-                            resp.edit_json(|op| op["version"] = "0.0.0-changed".into());
-                        }
-                    },
-                ))
+                edit_answers(
+                    "operations.single",
+                    ("GET", "/v1/operations/*"),
+                    None,
+                    |op| op["version"] = "0.0.0-changed".into(),
+                )
             },
             runner: None,
         },
@@ -83,17 +70,12 @@ pub fn cases() -> Vec<Case> {
             name: "the published paramsSchema is not the one enforced",
             fails: &["operations.params-schema-enforced"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "operations.params-schema-enforced"
-                            && req.is("GET", "/v1/operations/probe")
-                        {
-                            resp.edit_json(|op| {
-                                op["paramsSchema"]["properties"]["steps"]["maximum"] = 5.into()
-                            });
-                        }
-                    },
-                ))
+                edit_answers(
+                    "operations.params-schema-enforced",
+                    ("GET", "/v1/operations/probe"),
+                    None,
+                    |op| op["paramsSchema"]["properties"]["steps"]["maximum"] = 5.into(),
+                )
             },
             runner: None,
         },

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Case;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnRequest, OnResponse, ProxyRequest, ProxyResponse, Violation};
 
 /// A cancel whose answer comes late, as when the plugin ignores
@@ -69,18 +69,12 @@ pub fn cases() -> Vec<Case> {
             name: "probe progress messages in another form",
             fails: &["probe.progress"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "probe.progress" && req.is("GET", "/v1/jobs/*") {
-                            resp.edit_json(|doc| {
-                                if let Some(m) = doc["progress"]["message"].as_str() {
-                                    let changed = m.replace(" of ", "/");
-                                    doc["progress"]["message"] = changed.into();
-                                }
-                            });
-                        }
-                    },
-                ))
+                edit_answers("probe.progress", ("GET", "/v1/jobs/*"), None, |doc| {
+                    if let Some(m) = doc["progress"]["message"].as_str() {
+                        let changed = m.replace(" of ", "/");
+                        doc["progress"]["message"] = changed.into();
+                    }
+                })
             },
             runner: None,
         },
@@ -94,17 +88,11 @@ pub fn cases() -> Vec<Case> {
             name: "a failed probe loses its error code",
             fails: &["probe.fail"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "probe.fail" && req.is("GET", "/v1/jobs/*") {
-                            resp.edit_json(|doc| {
-                                if doc["error"].is_object() {
-                                    doc["error"]["code"] = "something-else".into();
-                                }
-                            });
-                        }
-                    },
-                ))
+                edit_answers("probe.fail", ("GET", "/v1/jobs/*"), None, |doc| {
+                    if doc["error"].is_object() {
+                        doc["error"]["code"] = "something-else".into();
+                    }
+                })
             },
             runner: None,
         },
@@ -112,17 +100,16 @@ pub fn cases() -> Vec<Case> {
             name: "the probe's JSON echo changes a param",
             fails: &["probe.results"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "probe.results" && req.is("GET", "/v1/jobs/*/result") {
-                            resp.edit_json(|result| {
-                                if result["echo"].is_object() {
-                                    result["echo"]["negative"] = 7.into();
-                                }
-                            });
+                edit_answers(
+                    "probe.results",
+                    ("GET", "/v1/jobs/*/result"),
+                    None,
+                    |result| {
+                        if result["echo"].is_object() {
+                            result["echo"]["negative"] = 7.into();
                         }
                     },
-                ))
+                )
             },
             runner: None,
         },

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use serde_json::json;
 
-use super::Case;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnRequest, OnResponse, ProxyRequest, ProxyResponse};
 
 pub fn cases() -> Vec<Case> {
@@ -49,20 +49,16 @@ pub fn cases() -> Vec<Case> {
             name: "result-not-available without jobStatus",
             fails: &["result.not-available"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "result.not-available"
-                            && req.is("GET", "/v1/jobs/*/result")
-                            && resp.status == 409
-                        {
-                            resp.edit_json(|p| {
-                                if let Some(map) = p.as_object_mut() {
-                                    map.remove("jobStatus");
-                                }
-                            });
+                edit_answers(
+                    "result.not-available",
+                    ("GET", "/v1/jobs/*/result"),
+                    Some(409),
+                    |p| {
+                        if let Some(map) = p.as_object_mut() {
+                            map.remove("jobStatus");
                         }
                     },
-                ))
+                )
             },
             runner: None,
         },
@@ -70,16 +66,12 @@ pub fn cases() -> Vec<Case> {
             name: "the result of an unknown job answers 404 not-found",
             fails: &["result.unknown"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "result.unknown"
-                            && req.is("GET", "/v1/jobs/*/result")
-                            && resp.status == 404
-                        {
-                            resp.edit_json(|p| p["type"] = json!("urn:longrun:problem:not-found"));
-                        }
-                    },
-                ))
+                edit_answers(
+                    "result.unknown",
+                    ("GET", "/v1/jobs/*/result"),
+                    Some(404),
+                    |p| p["type"] = json!("urn:longrun:problem:not-found"),
+                )
             },
             runner: None,
         },

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::Case;
+use super::{Case, edit_answers};
 use crate::support::proxy::{OnResponse, ProxyRequest, ProxyResponse};
 
 /// Make `resp` the problem `kind` with `status`.
@@ -67,16 +67,12 @@ pub fn cases() -> Vec<Case> {
             name: "ignores the job's timeoutSeconds",
             fails: &["service.limits-enforced"],
             violation: || {
-                Arc::new(OnResponse(
-                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
-                        if req.check() == "service.limits-enforced"
-                            && req.is("POST", "/v1/operations/probe/jobs")
-                            && resp.status == 202
-                        {
-                            resp.edit_json(|doc| doc["timeoutSeconds"] = 600.into());
-                        }
-                    },
-                ))
+                edit_answers(
+                    "service.limits-enforced",
+                    ("POST", "/v1/operations/probe/jobs"),
+                    Some(202),
+                    |doc| doc["timeoutSeconds"] = 600.into(),
+                )
             },
             runner: None,
         },
