@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use longrun_conformance::config::{SuiteConfig, Timeouts};
-use longrun_conformance::report::{Format, ReportSpec};
+use longrun_conformance::report::{Format, ReportSpec, terminal};
 use longrun_conformance::verdict::exit;
 use longrun_conformance::{checks, expected, fuzz, spec, suite};
 
@@ -230,6 +230,12 @@ fn run(args: RunArgs) -> i32 {
             );
             return exit::ERROR;
         }
+    }
+    let on_console = reports
+        .iter()
+        .any(|r| r.format == Format::Terminal && r.path.is_none());
+    if !on_console {
+        eprintln!("longrun-conformance: {}", terminal::summary(&report));
     }
     if report.exit_code == exit::ERROR
         && report.server.is_none()

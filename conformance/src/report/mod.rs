@@ -175,7 +175,11 @@ impl RunReport {
     /// Write the report in `spec`'s format to its destination.
     pub fn write(&self, spec: &ReportSpec) -> std::io::Result<()> {
         let text = match spec.format {
-            Format::Terminal => terminal::render(self, spec.path.is_none()),
+            // Colours only for a person at a terminal, not in CI logs or files.
+            Format::Terminal => terminal::render(
+                self,
+                spec.path.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            ),
             Format::Junit => junit::render(self),
             Format::Json => json::render(self),
         };

@@ -112,10 +112,15 @@ pub fn render(report: &RunReport, color: bool) -> String {
             _ => {}
         }
     }
-    let c = &report.counts;
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
+    let _ = writeln!(out, "{}", summary(report));
+    out
+}
+
+/// The one-line summary of a run: its counts, duration and exit code.
+pub fn summary(report: &RunReport) -> String {
+    let c = &report.counts;
+    format!(
         "{} passed, {} failed, {} warnings, {} skipped, {} blocked, {} errors, {} expected failures in {:.1} s → exit {}",
         c.pass,
         c.fail,
@@ -126,8 +131,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
         c.expected_failure,
         report.duration_ms as f64 / 1000.0,
         report.exit_code
-    );
-    out
+    )
 }
 
 /// Wrap `text` at `width` columns, indenting continuation lines.
