@@ -4,6 +4,10 @@
 serve *ARGS:
     cargo run --release -p longrun -- serve {{ARGS}}
 
+# Check a running server against spec/protocol.md (see conformance/README.md).
+conformance URL *ARGS:
+    cargo run --release -p longrun-conformance -- run --base-url {{URL}} {{ARGS}}
+
 # Run the whole test suite.
 test:
     cargo test --workspace
