@@ -5,7 +5,7 @@ use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 use serde_json::Value;
 
-use super::request::{RawInput, RawStart, integer, malformed, parse_output};
+use super::request::{RawInput, RawStart, malformed, parse_output};
 use crate::problem::{Problem, ProblemKind};
 
 /// Parse a multipart start request for an operation with these input names.
@@ -58,13 +58,18 @@ fn json_field(name: &str, text: &str) -> Result<Value, Problem> {
 }
 
 fn integer_field(name: &str, text: &str) -> Result<i64, Problem> {
-    // Read as JSON, so a field is an integer exactly when the JSON member would
-    // be one (and one beyond 64 bits is out of bounds, not malformed).
-    let value = serde_json::from_str::<Value>(text.trim())
-        .ok()
-        .filter(Value::is_number)
-        .ok_or_else(|| malformed(format!("`{name}` must be an integer")))?;
-    integer(name, &value)
+    let text = text.trim();
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed(format!("`{name}` must be an integer")));
+    }
+    // Decimal integer text; one beyond 64 bits is out of bounds (422 from the
+    // bounds check), not malformed.
+    Ok(text.parse::<i64>().unwrap_or(if text.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
 }
 
 fn form_error(e: MultipartError) -> Problem {
