@@ -89,13 +89,15 @@ impl Deliverer {
 
     /// Start an attempt for every due delivery not already under way.
     pub async fn start_due(self: &Arc<Self>) {
-        let due = match self.store.due_callbacks(self.clock.now(), 256).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!("could not look for due callbacks: {e}");
-                return;
-            }
-        };
+        match self.store.due_callbacks(self.clock.now(), 256).await {
+            Ok(due) => self.start(due).await,
+            Err(e) => tracing::warn!("could not look for due callbacks: {e}"),
+        }
+    }
+
+    /// Start an attempt for every delivery of `due` (a list read from the
+    /// store, perhaps a moment ago) that is not under way and still due.
+    async fn start(self: &Arc<Self>, due: Vec<JobRecord>) {
         for record in due {
             if !self
                 .in_flight
@@ -114,11 +116,29 @@ impl Deliverer {
             let deliverer = self.clone();
             tokio::spawn(async move {
                 let id = record.id.clone();
-                deliverer.attempt(record).await;
+                // The list above may predate an attempt that ended since: read
+                // the delivery again now that it is marked in flight, and make
+                // the attempt only if it is still due (no attempt twice).
+                match deliverer.store.get(&id).await {
+                    Ok(Some(fresh)) if deliverer.still_due(&fresh) => {
+                        deliverer.attempt(fresh).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(job = %id, "could not read a due callback: {e}"),
+                }
                 deliverer.in_flight.lock().expect("lock").remove(&id);
                 drop(permit);
             });
         }
+    }
+
+    /// Whether `record`'s delivery is pending and its next attempt is due.
+    fn still_due(&self, record: &JobRecord) -> bool {
+        record
+            .callback
+            .as_ref()
+            .and_then(Callback::due_at)
+            .is_some_and(|at| at <= self.clock.now())
     }
 
     /// Make one attempt at the delivery of `record`'s callback and record it.
@@ -475,6 +495,48 @@ mod tests {
         );
         assert_eq!(callback.last_status_code, None);
         assert!(matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+    }
+
+    /// Wait until no attempt of `d` is under way.
+    async fn wait_idle(d: &Arc<Deliverer>) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !d.in_flight.lock().unwrap().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "an attempt never ended"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_delivery_listed_before_its_attempt_ended_is_not_made_twice() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let probe = listener.try_clone().unwrap();
+        let record = finished_job(&url, from_millis(1_800_000_000_000));
+        let f = fixture(&record).await;
+        let d = deliverer(&f, true);
+        // A list of due deliveries read before the attempt below ended.
+        let stale = f.store.due_callbacks(f.clock.now(), 10).await.unwrap();
+        assert_eq!(stale.len(), 1);
+        let receiver = std::thread::spawn(move || answer_one(&listener, 204));
+
+        d.start(stale.clone()).await;
+        let delivered = wait_for_attempts(&f, &record.id, 1).await;
+        assert_eq!(delivered.state, DeliveryState::Delivered);
+        receiver.join().unwrap();
+        wait_idle(&d).await;
+
+        // The stale list still names the delivery: it must not be made again.
+        d.start(stale).await;
+        wait_idle(&d).await;
+        assert_eq!(callback_of(&f, &record.id).await.attempts, 1);
+        probe.set_nonblocking(true).unwrap();
+        assert!(
+            probe.accept().is_err(),
+            "a second attempt reached the receiver"
+        );
     }
 
     async fn wait_for_attempts(f: &Fixture, id: &str, attempts: u32) -> Callback {
