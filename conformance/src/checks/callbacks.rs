@@ -891,7 +891,7 @@ fn expect_end(
     ensure!(
         cb["attempts"] == attempts,
         "CALLBACK-23",
-        "the receiver got {attempts} attempt(s) but callback.attempts is {}",
+        "the receiver's script ends the delivery {state} at attempt {attempts}, but callback.attempts is {} (an attempt made twice, or one not counted?)",
         cb["attempts"]
     );
     ensure!(
