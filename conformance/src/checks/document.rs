@@ -11,9 +11,9 @@
 //! `expiresAt` does (JOB-DOC-12).
 //!
 //! The module also holds what the checks of sections 9 to 12 share: the
-//! judgement of one document ([`check_doc`]) and of the headers of an answer
-//! that carries one ([`check_doc_headers`]), strict timestamps, and
-//! [`watch`], which collects the successive documents of a job.
+//! judgement of one document (`check_doc`) and of the headers of an answer
+//! that carries one (`check_doc_headers`), strict timestamps, and `watch`,
+//! which collects the successive documents of a job.
 
 use std::time::{Duration, Instant};
 

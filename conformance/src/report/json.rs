@@ -1,4 +1,4 @@
-//! The JSON report: the whole [`RunReport`](super::RunReport), with each failing
+//! The JSON report: the whole [`RunReport`], with each failing
 //! requirement's text and a curl command added to its result.
 
 use serde_json::{Value, json};
