@@ -148,10 +148,8 @@ impl Ctx {
         done: impl Fn(&Value) -> bool,
     ) -> Result<Value, Finding> {
         let late = |message| Finding::violation(requirement, message);
-        self.follow_job(url, what, within, Pace::AsTheServerAsks, late, |doc| {
-            done(doc)
-        })
-        .await
+        self.follow_job(url, what, within, Pace::AsTheServerAsks, late, done)
+            .await
     }
 
     /// Wait (at most the job timeout) until the job document satisfies `done`,
@@ -174,7 +172,7 @@ impl Ctx {
             self.timeouts().job,
             Pace::Every(FAST),
             late,
-            |doc| done(doc),
+            done,
         )
         .await
     }

@@ -171,7 +171,6 @@ async fn schedule(shared: Arc<Shared>, checks: &[&'static Check]) -> Vec<CheckRe
     let mut exclusive: Vec<&'static Check> =
         checks.iter().filter(|c| c.exclusive).copied().collect();
     let mut tasks: JoinSet<(&'static Check, CheckResult)> = JoinSet::new();
-    let mut in_flight: BTreeSet<&'static str> = BTreeSet::new();
 
     loop {
         // Start every check whose prerequisites have finished.
@@ -185,7 +184,6 @@ async fn schedule(shared: Arc<Shared>, checks: &[&'static Check]) -> Vec<CheckRe
                 done.insert(check.id, CheckResult::without_run(check, verdict));
                 continue;
             }
-            in_flight.insert(check.id);
             let shared = shared.clone();
             let running = running.clone();
             let job_slots = job_slots.clone();
@@ -202,17 +200,8 @@ async fn schedule(shared: Arc<Shared>, checks: &[&'static Check]) -> Vec<CheckRe
         waiting = still_waiting;
 
         if let Some(joined) = tasks.join_next().await {
-            let (check, result) = match joined {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // A panicking check: find which one by elimination is not
-                    // possible from a JoinError, so the task carries no id; keep
-                    // going and report the check as an error below.
-                    eprintln!("a check task failed: {e}");
-                    continue;
-                }
-            };
-            in_flight.remove(check.id);
+            // `run_one` turns a panicking check into an `error` verdict.
+            let (check, result) = joined.expect("a check task does not panic");
             done.insert(check.id, result);
             continue;
         }
@@ -241,20 +230,6 @@ async fn schedule(shared: Arc<Shared>, checks: &[&'static Check]) -> Vec<CheckRe
             continue;
         }
         break;
-    }
-    for id in in_flight {
-        // Only reachable when a task panicked.
-        if let Some(check) = checks.iter().find(|c| c.id == id) {
-            done.insert(
-                id,
-                CheckResult::without_run(
-                    check,
-                    Verdict::Error {
-                        message: "the check panicked (a bug in the suite)".into(),
-                    },
-                ),
-            );
-        }
     }
     checks.iter().filter_map(|c| done.remove(c.id)).collect()
 }
