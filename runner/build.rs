@@ -3,13 +3,13 @@
 //! 1. Makes sure the `wasm32-wasip2` target is installed for the toolchain whose
 //!    `rustc` builds this crate (`rustup target add` when it is not).
 //! 2. Runs a nested `cargo build --profile plugin --target wasm32-wasip2` for the
-//!    three plugin crates, in its own target directory (`<target-dir>/plugins`), so
+//!    plugin crates, in its own target directory (`<target-dir>/plugins`), so
 //!    it never waits on the build-directory lock the outer cargo holds. The outer
 //!    build's own variables (flags, target, wrappers, `CARGO_CFG_*`, …) are removed
 //!    from its environment; the jobserver (`CARGO_MAKEFLAGS`) is kept, so the nested
 //!    build shares the outer build's job slots.
 //! 3. Checks that each artifact is a component and copies it into `OUT_DIR`:
-//!    `bundled/probe.wasm`, `bundled/json-compare.wasm` (for `include_bytes!`) and
+//!    `bundled/<operation>.wasm` for each bundled operation (for `include_bytes!`) and
 //!    `test-plugins/hostile.wasm`, whose absolute path is given to the crate as
 //!    `env!("LONGRUN_HOSTILE_WASM")`.
 //!
@@ -38,7 +38,7 @@ struct Plugin {
     destination: &'static str,
 }
 
-const PLUGINS: [Plugin; 3] = [
+const PLUGINS: [Plugin; 5] = [
     Plugin {
         package: "longrun-probe",
         artifact: "longrun_probe.wasm",
@@ -50,6 +50,16 @@ const PLUGINS: [Plugin; 3] = [
         destination: "bundled/json-compare.wasm",
     },
     Plugin {
+        package: "longrun-json-merge",
+        artifact: "longrun_json_merge.wasm",
+        destination: "bundled/json-merge.wasm",
+    },
+    Plugin {
+        package: "longrun-text-diff",
+        artifact: "longrun_text_diff.wasm",
+        destination: "bundled/text-diff.wasm",
+    },
+    Plugin {
         package: "longrun-hostile",
         artifact: "longrun_hostile.wasm",
         destination: "test-plugins/hostile.wasm",
@@ -57,10 +67,13 @@ const PLUGINS: [Plugin; 3] = [
 ];
 
 /// Watched for changes: everything the plugin build reads, relative to the workspace.
-const INPUTS: [&str; 6] = [
+const INPUTS: [&str; 9] = [
     "plugins/probe",
     "plugins/json-compare",
+    "plugins/json-merge",
+    "plugins/text-diff",
     "plugins/hostile",
+    "plugins/sdk",
     "spec/wit",
     "Cargo.lock",
     "Cargo.toml",
@@ -137,7 +150,7 @@ fn main() {
         let destination = out_dir.join(plugin.destination);
         install_component(plugin.package, &source, &destination);
     }
-    let hostile = out_dir.join(PLUGINS[2].destination);
+    let hostile = out_dir.join("test-plugins/hostile.wasm");
     println!("cargo:rustc-env=LONGRUN_HOSTILE_WASM={}", hostile.display());
 
     // The nested build's own output, for whoever wonders what it did.

@@ -1,10 +1,17 @@
-//! The `json-compare` operation as the runner sees it, independent of the
-//! component bindings: its description, its params, and `run` over plain bytes.
+//! The `json-compare` operation: its description, its params, and its run
+//! through the guest SDK ([`longrun_plugin`]).
 //!
-//! Progress is reported as one overall percentage that never goes down: `parse`
-//! covers 0–10 %, `compare` 10–90 % (counted in nodes, about once per percent)
-//! and `render` 90–100 %.
+//! The inputs are parsed straight from the runner in 1 MiB pieces
+//! ([`longrun_plugin::Input::reader`]) and the result is written in pieces,
+//! so neither the input text nor the result text is held whole: only the
+//! two parsed documents and the patch are.
+//!
+//! Progress by stage (weights): `parse` 10 (bytes read of both inputs),
+//! `compare` 80 (values compared) and `render` 10.
 
+use std::io::{self, Read};
+
+use longrun_plugin::{Description, Error, Input, InputSpec, Inputs, Operation, Run};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -21,8 +28,8 @@ where `patch` is an RFC 6902 JSON Patch that turns `left` into `right` when its 
 applied in order. Objects are compared key by key (in sorted key order); arrays as sequences \
 (a Myers diff of their elements), or, with `ignoreArrayOrder`, as multisets: surplus elements are \
 removed and missing ones appended, so the patched document equals `right` modulo array order.";
-/// The stages, in order.
-pub const STAGES: [&str; 3] = ["parse", "compare", "render"];
+/// The stages, in order, with their weights.
+pub const STAGES: [(&str, u32); 3] = [("parse", 10), ("compare", 80), ("render", 10)];
 /// The media type of the result.
 pub const RESULT_MEDIA_TYPE: &str = "application/json";
 /// The media types accepted for both inputs.
@@ -51,171 +58,123 @@ pub const INPUTS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Why a run failed: a machine-readable code and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// A short token such as `invalid-params`.
-    pub code: &'static str,
-    /// What went wrong, for people.
-    pub message: String,
-}
-
-impl Failure {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn canceled() -> Self {
-        Self::new("canceled", "the job was canceled")
-    }
-}
-
-/// One input as the runner resolved it.
-#[derive(Debug, Clone, Copy)]
-pub struct InputRef<'a> {
-    /// The input's name.
-    pub name: &'a str,
-    /// Its media type.
-    pub media_type: &'a str,
-    /// Its bytes.
-    pub data: &'a [u8],
-}
-
-/// A progress report to pass to the host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Update {
-    /// The overall percentage, 0 to 100, never going down within a run.
-    pub percent: f64,
-    /// The current stage, one of [`STAGES`].
-    pub stage: &'static str,
-    /// A short message for people.
-    pub message: String,
-}
-
+/// The params object.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Params {
+pub struct Params {
+    /// Compare arrays as multisets.
     #[serde(default)]
-    ignore_array_order: bool,
+    pub ignore_array_order: bool,
 }
 
-/// Parses the params JSON text. Empty text and `null` mean no params.
-///
-/// # Errors
-///
-/// `invalid-params` when the text is not a params object of the schema's shape.
-pub fn parse_params(text: &str) -> Result<Options, Failure> {
-    let text = text.trim();
-    if text.is_empty() || text == "null" {
-        return Ok(Options::default());
-    }
-    let invalid = |error: serde_json::Error| {
-        Failure::new("invalid-params", format!("invalid params: {error}"))
-    };
-    let value: Value = serde_json::from_str(text).map_err(invalid)?;
-    if !value.is_object() {
-        return Err(Failure::new(
-            "invalid-params",
-            "invalid params: expected a JSON object",
-        ));
-    }
-    let params: Params = serde_json::from_value(value).map_err(invalid)?;
-    Ok(Options {
-        ignore_array_order: params.ignore_array_order,
-    })
-}
+/// The `json-compare` operation.
+pub struct JsonCompare;
 
-/// Runs the operation: parses both inputs, compares them and renders the result
-/// JSON. `progress` returns whether to go on; once it returns `false` the run
-/// stops with the error code `canceled`.
-///
-/// # Errors
-///
-/// `invalid-params`, `invalid-input` (an input missing or not JSON) or `canceled`.
-pub fn run(
-    params: &str,
-    inputs: &[InputRef<'_>],
-    progress: &mut dyn FnMut(Update) -> bool,
-) -> Result<Vec<u8>, Failure> {
-    let options = parse_params(params)?;
-    let mut report = |percent: f64, stage: &'static str, message: String| {
-        if progress(Update {
-            percent,
-            stage,
-            message,
-        }) {
-            Ok(())
-        } else {
-            Err(Failure::canceled())
+impl Operation for JsonCompare {
+    type Params = Option<Params>;
+
+    fn describe() -> Description {
+        let mut description = Description::new(NAME, env!("CARGO_PKG_VERSION"))
+            .title(TITLE)
+            .description(DESCRIPTION)
+            .params_schema(PARAMS_SCHEMA)
+            .result_media_type(RESULT_MEDIA_TYPE);
+        for (stage, weight) in STAGES {
+            description = description.stage(stage, weight);
         }
-    };
+        for (name, about) in INPUTS {
+            description = description.input(
+                InputSpec::new(name)
+                    .description(about)
+                    .media_types(INPUT_MEDIA_TYPES)
+                    .required(),
+            );
+        }
+        description
+    }
 
-    report(0.0, "parse", "parsing `left`".into())?;
-    let left = parse_input(inputs, "left")?;
-    report(5.0, "parse", "parsing `right`".into())?;
-    let right = parse_input(inputs, "right")?;
+    fn run(params: Option<Params>, inputs: &Inputs, run: &mut Run) -> Result<(), Error> {
+        let options = Options {
+            ignore_array_order: params.unwrap_or_default().ignore_array_order,
+        };
+        let left = inputs.require("left")?;
+        let right = inputs.require("right")?;
+        let total = left.size() + right.size();
 
-    report(10.0, "compare", "comparing".into())?;
-    let mut cancel = None;
-    let comparison = try_compare(&left, &right, &options, &mut |step| {
-        let outcome = report(
-            10.0 + 0.8 * step.percent(),
-            "compare",
-            format!("compared {} of {} values", step.done, step.total),
-        );
-        match outcome {
+        run.stage("parse")?;
+        let left_value = parse(left, 0, total, run)?;
+        let right_value = parse(right, left.size(), total, run)?;
+
+        run.stage("compare")?;
+        let mut stopped = None;
+        let comparison = try_compare(&left_value, &right_value, &options, &mut |step| match run
+            .advance(step.done, step.total)
+        {
             Ok(()) => true,
-            Err(failure) => {
-                cancel = Some(failure);
+            Err(error) => {
+                stopped = Some(error);
                 false
             }
-        }
-    })
-    .map_err(|Cancelled| cancel.take().unwrap_or_else(Failure::canceled))?;
-    drop((left, right));
+        })
+        .map_err(|Cancelled| stopped.take().unwrap_or_else(Error::canceled))?;
+        drop((left_value, right_value));
 
-    report(
-        90.0,
-        "render",
-        format!("rendering {} operations", comparison.patch.len()),
-    )?;
-    serde_json::to_vec(&comparison)
-        .map_err(|error| Failure::new("internal", format!("cannot render the result: {error}")))
+        run.stage("render")?;
+        serde_json::to_writer(run.output(), &comparison)
+            .map_err(|e| Error::from(io::Error::from(e)))?;
+        run.advance(1, 1)
+    }
 }
 
-fn parse_input(inputs: &[InputRef<'_>], name: &str) -> Result<Value, Failure> {
-    let input = inputs
-        .iter()
-        .find(|input| input.name == name)
-        .ok_or_else(|| Failure::new("invalid-input", format!("the input `{name}` is required")))?;
-    serde_json::from_slice(input.data).map_err(|error| {
-        Failure::new(
-            "invalid-input",
-            format!("the input `{name}` is not valid JSON: {error}"),
-        )
+/// Parses `input` as JSON, reporting the bytes read (counted from `before`,
+/// out of `total` for both inputs).
+fn parse(input: &Input, before: u64, total: u64, run: &mut Run) -> Result<Value, Error> {
+    let reader = Counted {
+        inner: input.reader(),
+        before,
+        total,
+        run,
+    };
+    serde_json::from_reader(reader).map_err(|error| {
+        if error.is_io() {
+            Error::from(io::Error::from(error))
+        } else {
+            Error::invalid_input(format!(
+                "the input `{}` is not valid JSON: {error}",
+                input.name()
+            ))
+        }
     })
+}
+
+/// A reader that reports its progress to the run as it goes.
+struct Counted<'a, R> {
+    inner: R,
+    before: u64,
+    total: u64,
+    run: &'a mut Run,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.before += n as u64;
+        self.run.advance(self.before, self.total)?;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use longrun_plugin::testing::Harness;
+
     use super::*;
 
-    fn inputs<'a>(left: &'a str, right: &'a str) -> [InputRef<'a>; 2] {
-        [
-            InputRef {
-                name: "left",
-                media_type: "application/json",
-                data: left.as_bytes(),
-            },
-            InputRef {
-                name: "right",
-                media_type: "application/json",
-                data: right.as_bytes(),
-            },
-        ]
+    fn run(params: &str, left: &str, right: &str) -> longrun_plugin::testing::TestRun {
+        Harness::new(params)
+            .input("left", "application/json", left.as_bytes().to_vec())
+            .input("right", "application/json", right.as_bytes().to_vec())
+            .run::<JsonCompare>()
     }
 
     #[test]
@@ -225,42 +184,31 @@ mod tests {
     }
 
     #[test]
-    fn params_are_parsed_defensively() {
-        assert_eq!(parse_params("").unwrap(), Options::default());
-        assert_eq!(parse_params("null").unwrap(), Options::default());
-        assert_eq!(parse_params("{}").unwrap(), Options::default());
-        assert!(
-            parse_params(r#"{"ignoreArrayOrder": true}"#)
-                .unwrap()
-                .ignore_array_order
-        );
-        for bad in [
-            r#"{"ignoreArrayOrder": 1}"#,
-            r#"{"other": true}"#,
-            "[",
-            "[]",
-        ] {
-            assert_eq!(
-                parse_params(bad).unwrap_err().code,
-                "invalid-params",
-                "{bad}"
-            );
+    fn params_of_the_wrong_shape_are_invalid_params() {
+        for bad in [r#"{"ignoreArrayOrder": 1}"#, r#"{"other": true}"#, "["] {
+            let done = run(bad, "{}", "{}");
+            assert_eq!(done.result.unwrap_err().code(), "invalid-params", "{bad}");
+        }
+        for good in ["null", "{}", r#"{"ignoreArrayOrder": true}"#] {
+            assert!(run(good, "{}", "{}").result.is_ok(), "{good}");
         }
     }
 
     #[test]
     fn run_renders_the_result_and_monotonic_progress() {
-        let mut seen = Vec::new();
-        let out = run(
+        let done = run(
             r#"{"ignoreArrayOrder": false}"#,
-            &inputs(r#"{"a": [1, 2, 3]}"#, r#"{"a": [1, 3], "b": null}"#),
-            &mut |update| {
-                seen.push(update);
-                true
-            },
-        )
-        .unwrap();
-        let out: Value = serde_json::from_slice(&out).unwrap();
+            r#"{"a": [1, 2, 3]}"#,
+            r#"{"a": [1, 3], "b": null}"#,
+        );
+        assert_eq!(done.stages(), ["parse", "compare", "render"]);
+        let percents = done.percents();
+        assert!(
+            percents.windows(2).all(|pair| pair[0] <= pair[1]),
+            "{percents:?}"
+        );
+        assert_eq!(percents.last(), Some(&100.0));
+        let out: Value = serde_json::from_slice(&done.result.unwrap()).unwrap();
         assert_eq!(
             out,
             serde_json::json!({
@@ -272,37 +220,47 @@ mod tests {
                 "summary": {"added": 1, "removed": 1, "replaced": 0}
             })
         );
-        assert!(
-            seen.windows(2)
-                .all(|pair| pair[0].percent <= pair[1].percent)
-        );
-        let mut stages: Vec<_> = seen.iter().map(|update| update.stage).collect();
-        stages.dedup();
-        assert_eq!(stages, STAGES);
     }
 
     #[test]
-    fn bad_and_missing_inputs_are_invalid_input() {
-        let failure = run("{}", &inputs("{", "{}"), &mut |_| true).unwrap_err();
-        assert_eq!(failure.code, "invalid-input");
-        assert!(failure.message.contains("`left`"), "{}", failure.message);
-        let failure = run("{}", &inputs("{}", "")[..1], &mut |_| true).unwrap_err();
-        assert_eq!(failure.code, "invalid-input");
-        assert!(failure.message.contains("`right`"), "{}", failure.message);
+    fn inputs_are_read_in_pieces() {
+        let left: Value = (0..300_000).collect::<Vec<u32>>().into();
+        let right: Value = (1..300_001).collect::<Vec<u32>>().into();
+        let done = Harness::new("{}")
+            .input("left", "application/json", left.to_string().into_bytes())
+            .input("right", "application/json", right.to_string().into_bytes())
+            .max_read(4096)
+            .run::<JsonCompare>();
+        assert!(done.largest_read <= 1 << 20, "{}", done.largest_read);
+        let out: Value = serde_json::from_slice(&done.result.unwrap()).unwrap();
+        assert_eq!(out["summary"]["added"], 1);
+        assert_eq!(out["summary"]["removed"], 1);
+    }
+
+    #[test]
+    fn bad_inputs_are_invalid_input() {
+        let error = run("{}", "{", "{}").result.unwrap_err();
+        assert_eq!(error.code(), "invalid-input");
+        assert!(error.message().contains("`left`"), "{error}");
+        let error = Harness::new("{}")
+            .input("left", "application/json", b"{}".to_vec())
+            .run::<JsonCompare>()
+            .result
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid-input");
+        assert!(error.message().contains("`right`"), "{error}");
     }
 
     #[test]
     fn cancel_during_compare_stops_the_run() {
         let left: Value = (0..10_000).collect::<Vec<u32>>().into();
         let right: Value = (0..10_000).rev().collect::<Vec<u32>>().into();
-        let (left, right) = (left.to_string(), right.to_string());
-        let mut calls = 0;
-        let failure = run("{}", &inputs(&left, &right), &mut |update| {
-            calls += 1;
-            update.stage != "compare" || update.percent < 20.0
-        })
-        .unwrap_err();
-        assert_eq!(failure.code, "canceled");
-        assert!(calls < 50, "{calls} progress calls");
+        let done = Harness::new("{}")
+            .input("left", "application/json", left.to_string().into_bytes())
+            .input("right", "application/json", right.to_string().into_bytes())
+            .cancel_after(5)
+            .run::<JsonCompare>();
+        assert!(done.result.unwrap_err().is_canceled());
+        assert_eq!(done.progress.len(), 5, "no report after the cancel");
     }
 }

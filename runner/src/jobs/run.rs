@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
 use super::live::{JobControl, JobLog, LiveJob, Phase};
-use super::{JobRecord, Jobs, Progress, ResultMeta, Status};
-use crate::plugin::{Input, RunFailure, RunRequest};
+use super::{JobRecord, Jobs, Progress, Resolved, ResultMeta, Status};
+use crate::plugin::{Input, InputData, RunFailure, RunRequest};
 use crate::problem::{Problem, ProblemKind};
 
 /// How a run ended, as the worker reports it.
@@ -42,10 +42,19 @@ pub(super) async fn dispatch(jobs: Jobs) {
 }
 
 impl Jobs {
-    /// Mark a job running, commit that, and hand it to a worker.
+    /// Fix the plugin the attempt runs, mark the job running with that
+    /// plugin's version and SHA-256, commit that, and hand it to a worker.
     async fn start_run(&self, live: Arc<LiveJob>, permit: OwnedSemaphorePermit) {
+        let operation = live.record.borrow().operation.clone();
+        // Taken once: the attempt runs this plugin to its end, whatever the
+        // plugins directory offers meanwhile. An operation that is gone
+        // fails the attempt (on the worker, so it is logged like any run).
+        let resolved = self.inner.executor.resolve(&operation);
+        if let Ok(Resolved::Plugin(plugin)) = &resolved {
+            live.set_stages(plugin.description().stages.clone());
+        }
         let now = self.inner.clock.now();
-        let stage_count = live.stages.len() as u32;
+        let stage_count = live.stages().len() as u32;
         live.record.send_modify(|record| {
             record.status = Status::Running;
             record.started_at = Some(now);
@@ -54,6 +63,12 @@ impl Jobs {
                 stage_count,
                 ..Progress::default()
             };
+            if let Ok(Resolved::Plugin(plugin)) = &resolved {
+                record
+                    .operation_version
+                    .clone_from(&plugin.description().version);
+                record.plugin_sha256 = plugin.sha256().to_owned();
+            }
             record.revision += 1;
         });
         let record = live.snapshot();
@@ -65,7 +80,7 @@ impl Jobs {
         let jobs = self.clone();
         let worker_live = live.clone();
         self.inner.workers.execute(move || {
-            let outcome = jobs.execute(&worker_live, &record);
+            let outcome = jobs.execute(&worker_live, &record, resolved);
             let _ = done.send(outcome);
         });
         let jobs = self.clone();
@@ -78,9 +93,14 @@ impl Jobs {
         });
     }
 
-    /// Run one attempt on this worker thread: read the inputs, run the plugin,
-    /// keep its result.
-    fn execute(&self, live: &Arc<LiveJob>, record: &JobRecord) -> Outcome {
+    /// Run one attempt on this worker thread: read the inputs, run the plugin
+    /// `resolved` when the attempt started, keep its result.
+    fn execute(
+        &self,
+        live: &Arc<LiveJob>,
+        record: &JobRecord,
+        resolved: Result<Resolved, String>,
+    ) -> Outcome {
         let files = &self.inner.files;
         let log = JobLog::new(
             files.clone(),
@@ -88,30 +108,43 @@ impl Jobs {
             self.inner.config.max_log_bytes,
             self.inner.clock.clone(),
         );
+        let plugin = match &resolved {
+            Ok(Resolved::Plugin(plugin)) => format!(
+                " (version {}, plugin sha256 {})",
+                plugin.description().version,
+                plugin.sha256()
+            ),
+            _ => String::new(),
+        };
         log.line(
             "INFO",
-            &format!("attempt {} of {} started", record.attempt, record.operation),
+            &format!(
+                "attempt {} of {} started{plugin}",
+                record.attempt, record.operation
+            ),
         );
         if live.cancel.load(Ordering::Acquire) {
             return Err(RunFailure::Canceled);
         }
+        let resolved = match resolved {
+            Ok(resolved) => resolved,
+            Err(detail) => {
+                log.line("ERROR", &format!("failed: {detail}"));
+                return Err(RunFailure::Runner(detail));
+            }
+        };
+        // The plugin reads the inputs from the job's files: whole for the
+        // world `plugin`, in pieces for `chunked-plugin`.
         let inputs = record
             .inputs
             .iter()
             .enumerate()
-            .map(|(index, meta)| {
-                files
-                    .read_input(&record.id, index)
-                    .map(|data| Input {
-                        name: meta.name.clone(),
-                        media_type: meta.media_type.clone(),
-                        data,
-                    })
-                    .map_err(|e| {
-                        RunFailure::Runner(format!("could not read input `{}`: {e}", meta.name))
-                    })
+            .map(|(index, meta)| Input {
+                name: meta.name.clone(),
+                media_type: meta.media_type.clone(),
+                data: InputData::File(files.input_path(&record.id, index)),
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         let request = RunRequest {
             params_json: record.params.to_string(),
             inputs,
@@ -122,25 +155,28 @@ impl Jobs {
             log,
             clock: self.inner.clock.clone(),
         });
-        let outcome = self
-            .inner
-            .executor
-            .execute(&record.operation, request, control.clone())
-            .and_then(|output| {
-                let (size, sha256) = files
-                    .write_result(&record.id, &output.data)
-                    .map_err(|e| RunFailure::Runner(format!("could not keep the result: {e}")))?;
-                if let (Some(root), Some(file)) =
-                    (&self.inner.config.output_root, &record.output_file)
-                {
-                    write_output_file(root, file, &output.data)?;
-                }
-                Ok(ResultMeta {
-                    media_type: output.media_type,
-                    size,
-                    sha256,
-                })
-            });
+        let ran = match resolved {
+            Resolved::Plugin(plugin) => plugin.run_shared(request, control.clone()),
+            Resolved::ByName => {
+                self.inner
+                    .executor
+                    .execute(&record.operation, request, control.clone())
+            }
+        };
+        let outcome = ran.and_then(|output| {
+            let (size, sha256) = files
+                .write_result(&record.id, &output.data)
+                .map_err(|e| RunFailure::Runner(format!("could not keep the result: {e}")))?;
+            if let (Some(root), Some(file)) = (&self.inner.config.output_root, &record.output_file)
+            {
+                write_output_file(root, file, &output.data)?;
+            }
+            Ok(ResultMeta {
+                media_type: output.media_type,
+                size,
+                sha256,
+            })
+        });
         let log = &control.log;
         match &outcome {
             Ok(meta) => log.line("INFO", &format!("succeeded with {} bytes", meta.size)),

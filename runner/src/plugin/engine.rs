@@ -45,6 +45,10 @@ pub struct HostConfig {
     /// Output past it is dropped, not an error, and the run reports it as
     /// truncated.
     pub max_output_bytes: usize,
+    /// The largest result a plugin of the world `chunked-plugin` may write,
+    /// in bytes (default 1 GiB); a `write-result` past it fails, and so
+    /// does the run unless the plugin copes.
+    pub max_result_bytes: u64,
 }
 
 impl Default for HostConfig {
@@ -54,6 +58,7 @@ impl Default for HostConfig {
             memory_limit_bytes: 512 << 20,
             max_instances: 16,
             max_output_bytes: 64 << 10,
+            max_result_bytes: 1 << 30,
         }
     }
 }

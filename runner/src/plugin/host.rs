@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-use super::bindings;
 use super::compile_cache::{CacheStats, CompileCache};
 use super::control::LoadTimeControl;
 use super::description::Description;
@@ -15,6 +14,7 @@ use super::engine::{EpochTicker, HostConfig, build_engine};
 use super::failure::RunFailure;
 use super::run::{Plugin, call_in_sandbox};
 use super::sandbox::{DESCRIBE_TIMEOUT, HostState, SandboxLimits, new_linker};
+use super::world::GuestPre;
 
 /// What every plugin of a host shares: the engine, the sandbox limits and
 /// the epoch ticker (which runs as long as any of them is alive).
@@ -116,6 +116,7 @@ impl PluginHost {
                 limits: SandboxLimits {
                     memory_limit_bytes: config.memory_limit_bytes,
                     max_output_bytes: config.max_output_bytes,
+                    max_result_bytes: config.max_result_bytes,
                 },
                 _ticker: ticker,
             }),
@@ -156,7 +157,7 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(link_error)?;
-        let pre = bindings::PluginPre::new(instance_pre).map_err(link_error)?;
+        let pre = GuestPre::new(instance_pre).map_err(link_error)?;
 
         let control = Arc::new(LoadTimeControl {
             origin: origin.clone(),

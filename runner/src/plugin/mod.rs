@@ -65,6 +65,7 @@
 //! the per-job overhead matters.
 
 mod bindings;
+mod chunked_io;
 mod compile_cache;
 mod control;
 mod description;
@@ -77,10 +78,12 @@ mod registry;
 mod run;
 mod sandbox;
 mod sleep;
+mod world;
 
 #[cfg(test)]
 mod tests;
 
+pub use chunked_io::InputData;
 pub use compile_cache::CacheStats;
 pub use control::{LogLevel, OutputStream, ProgressUpdate, RunControl};
 pub use description::{Description, InputSpec, is_valid_operation_name};

@@ -48,7 +48,7 @@ impl Registry {
             registry.insert(plugin)?;
         }
         if let Some(dir) = dir {
-            for path in wasm_files(dir)? {
+            for path in Registry::wasm_files(dir)? {
                 let origin = path.display().to_string();
                 let loaded = std::fs::read(&path)
                     .map_err(|source| super::LoadError::Read {
@@ -98,6 +98,13 @@ impl Registry {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.plugins.is_empty()
+    }
+
+    /// The plugin files of the plugins directory `dir`: the `*.wasm` files
+    /// directly in it, sorted by file name (the order in which they are
+    /// loaded, so the first by file name wins an operation name).
+    pub fn wasm_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        wasm_files(dir)
     }
 }
 

@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
-use super::bindings::{self, types};
+use super::bindings::chunked::chunked_io::InputInfo;
+use super::bindings::types;
+use super::chunked_io::{InputData, OpenInput};
 use super::control::{LogLevel, OutputStream, Relay, RunControl};
 use super::description::Description;
 use super::failure::{FailureContext, RunFailure, classify};
 use super::host::Runtime;
 use super::host_imports::cap_message;
 use super::sandbox::{HostState, MAX_LOG_BYTES_PER_RUN, MAX_LOG_MESSAGE_BYTES, Watch, new_store};
+use super::world::{Guest, GuestPre};
 
 /// The longest error code from a plugin that is passed on.
 const MAX_ERROR_CODE_BYTES: usize = 128;
@@ -36,14 +39,15 @@ pub struct Input {
     pub name: String,
     /// The media type of the data.
     pub media_type: String,
-    /// The bytes.
-    pub data: Vec<u8>,
+    /// The bytes, in memory or in a file.
+    pub data: InputData,
 }
 
 /// What a successful run produced.
 #[derive(Debug)]
 pub struct Output {
-    /// The media type of `data`.
+    /// The media type of `data`: the one the plugin returned, or the
+    /// description's `result_media_type` when it returned none.
     pub media_type: String,
     /// The result bytes.
     pub data: Vec<u8>,
@@ -58,7 +62,7 @@ pub struct Plugin {
 
 struct PluginInner {
     runtime: Arc<Runtime>,
-    pre: bindings::PluginPre<HostState>,
+    pre: GuestPre,
     description: Description,
     sha256: String,
     origin: String,
@@ -78,7 +82,7 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     pub(crate) fn new(
         runtime: Arc<Runtime>,
-        pre: bindings::PluginPre<HostState>,
+        pre: GuestPre,
         description: Description,
         sha256: String,
         origin: String,
@@ -112,6 +116,12 @@ impl Plugin {
     /// Where the plugin came from, e.g. `bundled:probe` or a file path.
     pub fn origin(&self) -> &str {
         &self.inner.origin
+    }
+
+    /// The WIT world the plugin targets: `plugin` (inputs and result passed
+    /// whole) or `chunked-plugin` (read and written in pieces).
+    pub fn world(&self) -> &'static str {
+        self.inner.pre.world()
     }
 
     /// Runs the plugin once, in a fresh sandbox, reporting to `control`.
@@ -153,25 +163,67 @@ impl Plugin {
             inputs,
             timeout,
         } = request;
-        let inputs: Vec<types::Input> = inputs
-            .into_iter()
-            .map(|input| types::Input {
-                name: input.name,
-                media_type: input.media_type,
-                data: input.data,
-            })
-            .collect();
-        let result = self.call(control.clone(), timeout, move |store, instance| {
-            instance.call_run(store, &params_json, &inputs)
-        })?;
+        let chunked = matches!(self.inner.pre, GuestPre::Chunked(_));
+        let cancel_control = control.clone();
+        let result = if chunked {
+            let infos_and_open = inputs
+                .into_iter()
+                .map(|input| {
+                    let open = OpenInput::open(input.data).map_err(|e| {
+                        RunFailure::Runner(format!("could not open input `{}`: {e}", input.name))
+                    })?;
+                    let info = InputInfo {
+                        name: input.name,
+                        media_type: input.media_type,
+                        size: open.size(),
+                    };
+                    Ok((info, open))
+                })
+                .collect::<Result<Vec<_>, RunFailure>>()?;
+            let (infos, open): (Vec<InputInfo>, Vec<OpenInput>) =
+                infos_and_open.into_iter().unzip();
+            self.call(control, timeout, move |store, guest| {
+                let Guest::Chunked(guest) = guest else {
+                    unreachable!("a chunked plugin instantiates as one")
+                };
+                store.data_mut().chunked.inputs = open;
+                let returned = guest.call_run_chunked(&mut *store, &params_json, &infos)?;
+                let data = std::mem::take(&mut store.data_mut().chunked.result);
+                Ok(returned.map(|media_type| types::Output { media_type, data }))
+            })?
+        } else {
+            let inputs = inputs
+                .into_iter()
+                .map(|input| {
+                    let data = input.data.into_bytes().map_err(|e| {
+                        RunFailure::Runner(format!("could not read input `{}`: {e}", input.name))
+                    })?;
+                    Ok(types::Input {
+                        name: input.name,
+                        media_type: input.media_type,
+                        data,
+                    })
+                })
+                .collect::<Result<Vec<_>, RunFailure>>()?;
+            self.call(control, timeout, move |store, guest| {
+                let Guest::Whole(guest) = guest else {
+                    unreachable!("a whole-input plugin instantiates as one")
+                };
+                guest.call_run(store, &params_json, &inputs)
+            })?
+        };
         match result {
             Ok(output) => Ok(Output {
-                media_type: output.media_type,
+                media_type: if output.media_type.is_empty() {
+                    self.inner.description.result_media_type.clone()
+                } else {
+                    output.media_type
+                },
                 data: output.data,
             }),
             // A plugin that honours a cancel returns an error of its own
             // (probe's is `canceled`): the job was canceled all the same.
-            Err(_) if control.is_cancelled() => Err(RunFailure::Canceled),
+            Err(_) if cancel_control.is_cancelled() => Err(RunFailure::Canceled),
             Err(error) => Err(RunFailure::Plugin {
                 code: cap_message(error.code, MAX_ERROR_CODE_BYTES),
                 message: cap_message(error.message, MAX_LOG_MESSAGE_BYTES),
@@ -183,7 +235,7 @@ impl Plugin {
         &self,
         control: Arc<dyn RunControl>,
         timeout: Duration,
-        f: impl FnOnce(&mut Store<HostState>, &bindings::Plugin) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<HostState>, &Guest) -> wasmtime::Result<R>,
     ) -> Result<R, RunFailure> {
         call_in_sandbox(&self.inner.runtime, &self.inner.pre, control, timeout, f)
     }
@@ -193,10 +245,10 @@ impl Plugin {
 /// the captured output to `control` and turns errors into [`RunFailure`]s.
 pub(crate) fn call_in_sandbox<R>(
     runtime: &Runtime,
-    pre: &bindings::PluginPre<HostState>,
+    pre: &GuestPre,
     control: Arc<dyn RunControl>,
     timeout: Duration,
-    f: impl FnOnce(&mut Store<HostState>, &bindings::Plugin) -> wasmtime::Result<R>,
+    f: impl FnOnce(&mut Store<HostState>, &Guest) -> wasmtime::Result<R>,
 ) -> Result<R, RunFailure> {
     let watch = Arc::new(Watch::new(control.clone(), timeout));
     if control.is_cancelled() {

@@ -10,6 +10,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, 
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings;
+use super::chunked_io::ChunkedIo;
 use super::control::RunControl;
 use super::output_capture::CapturePipe;
 use super::sleep::{GuestClock, shadow_clock_subscriptions};
@@ -28,6 +29,7 @@ pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct SandboxLimits {
     pub(crate) memory_limit_bytes: u64,
     pub(crate) max_output_bytes: usize,
+    pub(crate) max_result_bytes: u64,
 }
 
 /// Why a run was stopped from outside.
@@ -104,6 +106,8 @@ pub(crate) struct HostState {
     pub(crate) log_budget: LogBudget,
     pub(crate) stdout: CapturePipe,
     pub(crate) stderr: CapturePipe,
+    /// The inputs and result of a `chunked-plugin` run (empty otherwise).
+    pub(crate) chunked: ChunkedIo,
 }
 
 impl HostState {
@@ -221,6 +225,11 @@ pub(crate) fn new_store(
         log_budget: LogBudget::default(),
         stdout,
         stderr,
+        chunked: ChunkedIo {
+            inputs: Vec::new(),
+            result: Vec::new(),
+            max_result_bytes: limits.max_result_bytes,
+        },
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
@@ -239,11 +248,16 @@ pub(crate) fn new_store(
 }
 
 /// The linker every plugin of an engine is linked with: WASI p2 (sync), with
-/// interruptible sleeps, and the `longrun:plugin/host` interface.
+/// interruptible sleeps, and the `longrun:plugin/host` and
+/// `longrun:plugin/chunked-io` interfaces.
 pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     shadow_clock_subscriptions(&mut linker)?;
     bindings::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    bindings::chunked::chunked_io::add_to_linker::<HostState, HasSelf<HostState>>(
+        &mut linker,
+        |state| state,
+    )?;
     Ok(linker)
 }

@@ -205,7 +205,7 @@ fn probe_passes_its_inputs_and_errors_through() {
     req.inputs.push(Input {
         name: "data".into(),
         media_type: "text/plain".into(),
-        data: b"hello".to_vec(),
+        data: b"hello".to_vec().into(),
     });
     let output = f.probe.run_shared(req, recorder).unwrap();
     let result: Value = serde_json::from_slice(&output.data).unwrap();
@@ -247,7 +247,7 @@ fn json_compare_diffs_two_documents() {
     let input = |name: &str, doc: Value| Input {
         name: name.into(),
         media_type: "application/json".into(),
-        data: doc.to_string().into_bytes(),
+        data: doc.to_string().into_bytes().into(),
     };
     let req = RunRequest {
         params_json: "{}".into(),
