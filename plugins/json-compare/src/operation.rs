@@ -71,7 +71,7 @@ pub struct Params {
 pub struct JsonCompare;
 
 impl Operation for JsonCompare {
-    type Params = Option<Params>;
+    type Params = Params;
 
     fn describe() -> Description {
         let mut description = Description::new(NAME, env!("CARGO_PKG_VERSION"))
@@ -93,9 +93,9 @@ impl Operation for JsonCompare {
         description
     }
 
-    fn run(params: Option<Params>, inputs: &Inputs, run: &mut Run) -> Result<(), Error> {
+    fn run(params: Params, inputs: &Inputs, run: &mut Run) -> Result<(), Error> {
         let options = Options {
-            ignore_array_order: params.unwrap_or_default().ignore_array_order,
+            ignore_array_order: params.ignore_array_order,
         };
         let left = inputs.require("left")?;
         let right = inputs.require("right")?;
@@ -185,7 +185,13 @@ mod tests {
 
     #[test]
     fn params_of_the_wrong_shape_are_invalid_params() {
-        for bad in [r#"{"ignoreArrayOrder": 1}"#, r#"{"other": true}"#, "["] {
+        for bad in [
+            r#"{"ignoreArrayOrder": 1}"#,
+            r#"{"other": true}"#,
+            "[",
+            "[]",
+            "3",
+        ] {
             let done = run(bad, "{}", "{}");
             assert_eq!(done.result.unwrap_err().code(), "invalid-params", "{bad}");
         }

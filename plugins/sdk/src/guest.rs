@@ -23,8 +23,7 @@ pub(crate) fn run_with<O: Operation>(
     params: &str,
     inputs: Vec<Announced>,
 ) -> Result<Option<String>, Error> {
-    let params: O::Params = serde_json::from_str(params)
-        .map_err(|e| Error::invalid_params(format!("the params do not fit the operation: {e}")))?;
+    let params = parse_params::<O::Params>(params)?;
     let inputs = Inputs::new(
         inputs
             .into_iter()
@@ -43,6 +42,24 @@ pub(crate) fn run_with<O: Operation>(
     let mut run = Run::new(host, O::describe().stages());
     O::run(params, &inputs, &mut run)?;
     run.finish()
+}
+
+/// The params: a JSON object (empty text and `null` count as `{}`), then
+/// deserialized into `P`.
+fn parse_params<P: serde::de::DeserializeOwned>(text: &str) -> Result<P, Error> {
+    let invalid = |e: serde_json::Error| {
+        Error::invalid_params(format!("the params do not fit the operation: {e}"))
+    };
+    let value = match text.trim() {
+        "" | "null" => serde_json::Value::Object(serde_json::Map::new()),
+        text => serde_json::from_str(text).map_err(invalid)?,
+    };
+    if !value.is_object() {
+        return Err(Error::invalid_params(format!(
+            "the params must be a JSON object, not {value}"
+        )));
+    }
+    serde_json::from_value(value).map_err(invalid)
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -110,10 +110,11 @@ pub use run::{Output, Run};
 /// One operation: what it is ([`Operation::describe`]) and how it runs
 /// ([`Operation::run`]). Export it from the plugin crate with [`export!`].
 pub trait Operation {
-    /// The `params` object of a request, deserialized from its JSON. The
-    /// runner has already validated it against the description's params
-    /// schema; a value that still does not deserialize fails the run with
-    /// code `invalid-params`. Use `serde_json::Value` to take it as is.
+    /// The `params` object of a request, deserialized from its JSON (no
+    /// params count as `{}`). The runner has already validated it against
+    /// the description's params schema; a value that is not an object, or
+    /// still does not deserialize, fails the run with code `invalid-params`.
+    /// Use `serde_json::Value` to take it as is.
     type Params: serde::de::DeserializeOwned;
 
     /// What the operation is. Called when the runner loads the plugin, and
