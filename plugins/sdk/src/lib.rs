@@ -98,6 +98,11 @@ pub mod testing;
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod bindings;
+
+/// The tutorial `plugins/README.md`, whose Rust examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Tutorial;
 #[doc(hidden)]
 pub mod guest;
 
