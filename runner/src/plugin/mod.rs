@@ -1,10 +1,21 @@
 //! The WebAssembly plugin host: loads operation plugins and runs them sandboxed.
 //!
 //! Every operation the runner offers is a WebAssembly component (a *plugin*)
-//! built against the WIT world `longrun:plugin/plugin` in `spec/wit/`. It
-//! exports `describe` (what the operation is) and `run` (params and inputs in,
-//! result bytes out), and imports `log`, `progress` and `is-cancelled` from the
-//! host.
+//! built against the WIT package `longrun:plugin` in `spec/wit/`, in one of
+//! its two worlds:
+//!
+//! - `plugin` (1.0): exports `describe` (what the operation is) and `run`
+//!   (params and inputs in, result bytes out);
+//! - `chunked-plugin` (1.1): exports `describe` and `run-chunked`, and reads
+//!   its inputs and writes its result in pieces through the `chunked-io`
+//!   import, so a 100 MB input never has to fit in its memory at once. The
+//!   guest SDK (`plugins/sdk`) targets this world.
+//!
+//! Both import `log`, `progress` and `is-cancelled` from the host. Which
+//! world a component targets is found from its exports when it is loaded
+//! ([`Plugin::world`]). Within major version 1 the package only grows, and
+//! the linker accepts a plugin built against any 1.x up to the runner's own
+//! (wasmtime matches semver-compatible import versions).
 //!
 //! # Loading
 //!
@@ -25,6 +36,10 @@
 //!   directories (any file access fails), no environment variables, no
 //!   arguments, no network (TCP, UDP and name lookup are all denied) and an
 //!   empty stdin. Clocks and randomness work.
+//! - **Inputs by reference.** A run's inputs are usually the job's input
+//!   files ([`InputData::File`]): a `plugin` gets each whole, a
+//!   `chunked-plugin` reads the ranges it asks for. A `chunked-plugin`'s
+//!   result is bounded by [`HostConfig::max_result_bytes`].
 //! - **Bounded output.** stdout and stderr go to in-memory buffers of
 //!   [`HostConfig::max_output_bytes`] each. Bytes past the bound are dropped
 //!   silently (the guest's writes keep succeeding, so `println!` never panics)

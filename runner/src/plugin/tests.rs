@@ -271,6 +271,86 @@ fn json_compare_diffs_two_documents() {
 }
 
 #[test]
+fn plugins_are_run_in_the_world_they_target() {
+    let f = fixture();
+    assert_eq!(f.probe.world(), "plugin");
+    assert_eq!(f.hostile.world(), "plugin");
+    assert_eq!(f.json_compare.world(), "chunked-plugin");
+}
+
+/// Two JSON documents in files, as the jobs layer passes them.
+fn json_files(dir: &std::path::Path, left: &Value, right: &Value) -> Vec<Input> {
+    [("left", left), ("right", right)]
+        .into_iter()
+        .map(|(name, doc)| {
+            let path = dir.join(name);
+            std::fs::write(&path, doc.to_string()).unwrap();
+            Input {
+                name: name.into(),
+                media_type: "application/json".into(),
+                data: InputData::File(path),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_chunked_plugin_reads_input_files_and_writes_its_result_in_pieces() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    // About 3 MiB per document: several 1 MiB reads each.
+    let left: Value = (0..400_000u32).collect::<Vec<_>>().into();
+    let right: Value = (0..400_000u32)
+        .filter(|n| n % 100_000 != 7)
+        .collect::<Vec<_>>()
+        .into();
+    let req = RunRequest {
+        params_json: "{}".into(),
+        inputs: json_files(dir.path(), &left, &right),
+        timeout: Duration::from_secs(60),
+    };
+    let recorder = Recorder::default();
+    let output = f.json_compare.run(req, &recorder).unwrap();
+    assert_eq!(output.media_type, "application/json", "the description's");
+    let result: Value = serde_json::from_slice(&output.data).unwrap();
+    assert_eq!(result["summary"]["removed"], 4, "{result}");
+    let mut stages: Vec<String> = recorder
+        .progress()
+        .into_iter()
+        .filter_map(|update| update.stage)
+        .collect();
+    stages.dedup();
+    assert_eq!(stages, ["parse", "compare", "render"]);
+}
+
+#[test]
+fn a_result_past_the_bound_fails_the_run() {
+    let host = PluginHost::new(HostConfig {
+        cache_dir: Some(shared_cache_dir()),
+        max_instances: 2,
+        max_result_bytes: 16,
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let plugin = host
+        .load("bundled:json-compare", bundled_wasm("json-compare"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let req = RunRequest {
+        params_json: "{}".into(),
+        inputs: json_files(dir.path(), &json!({"a": 1}), &json!({"a": 2})),
+        timeout: Duration::from_secs(30),
+    };
+    match plugin.run(req, &Recorder::default()) {
+        Err(RunFailure::Plugin { code, message }) => {
+            assert_eq!(code, "result-too-large");
+            assert!(message.contains("16 bytes"), "{message}");
+        }
+        other => panic!("expected result-too-large, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_spinning_plugin_is_stopped_at_its_deadline() {
     let f = fixture();
     let start = Instant::now();
@@ -551,8 +631,17 @@ fn the_registry_loads_bundled_and_directory_plugins() {
     std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
     let registry = Registry::load(host, bundled(), Some(dir.path())).unwrap();
     let names: Vec<&str> = registry.iter().map(|p| p.name()).collect();
-    assert_eq!(names, ["hostile", "json-compare", "probe"]);
-    assert_eq!(registry.len(), 3);
+    assert_eq!(
+        names,
+        [
+            "hostile",
+            "json-compare",
+            "json-merge",
+            "probe",
+            "text-diff"
+        ]
+    );
+    assert_eq!(registry.len(), 5);
     assert_eq!(
         registry.get("hostile").unwrap().origin(),
         dir.path().join("hostile.wasm").display().to_string()
