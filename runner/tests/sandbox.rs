@@ -210,6 +210,15 @@ fn a_panic_fails_with_plugin_trap() {
     let doc = run_hostile(&server, "trap");
     let error = failed_with(&doc, "plugin-trap");
     assert!(error["detail"].as_str().unwrap().contains("panic"), "{doc}");
+    // The panic message went to stderr, and stderr to the job's log.
+    let id = doc["id"].as_str().unwrap();
+    let (status, log) = text(&server, &format!("/v1/jobs/{id}/log"));
+    assert_eq!(status, 200);
+    assert!(
+        log.lines()
+            .any(|line| line.contains(" STDERR ") && line.contains("deliberate panic")),
+        "{log}"
+    );
     still_serves(&server);
 }
 
@@ -218,10 +227,10 @@ fn endless_recursion_fails_with_a_stack_overflow() {
     let server = sandbox(&[]);
     let doc = run_hostile(&server, "recurse");
     let error = failed_with(&doc, "plugin-trap");
-    assert!(
-        error["detail"].as_str().unwrap().contains("stack overflow"),
-        "{doc}"
-    );
+    let detail = error["detail"].as_str().unwrap();
+    assert!(detail.contains("stack overflow"), "{doc}");
+    // The guest keeps its function names: the trap says where it happened.
+    assert!(detail.contains("recurse"), "{doc}");
     still_serves(&server);
 }
 
