@@ -12,12 +12,24 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// deadline once per tick, so this bounds how long a stop takes.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+// The pool's totals are these per-slot figures times the slot count; the
+// per-component maxima stay unlimited, so a component over a figure still
+// loads and only the total across live instances is bounded. Measured for
+// scale: a CPython component from componentize-py 0.25
+// (plugins/python-word-count) has 14 core instances, 1 memory and 2 tables
+// (5,674 and 89 elements); a Rust component has 1 memory, a few core
+// instances and tables.
+
 /// Linear memories the pool provides per instance slot. A Rust component
 /// usually has one; components built by other toolchains may have a few.
 const MEMORIES_PER_INSTANCE: u32 = 2;
 /// Core instances per component instance (the main module plus the small
-/// shim and adapter modules that component tooling adds).
-const CORE_INSTANCES_PER_INSTANCE: u32 = 16;
+/// shim and adapter modules that component tooling adds). 24, not 16: a
+/// CPython component already has 14 (its interpreter, libc and
+/// dynamically linked libraries are modules of their own), and a full pool
+/// of them must fit with room for a toolchain update. Cheap: the bound
+/// limits instance metadata, which is allocated on demand.
+const CORE_INSTANCES_PER_INSTANCE: u32 = 24;
 /// Tables per component instance (main module plus shims).
 const TABLES_PER_INSTANCE: u32 = 8;
 /// Elements per table: generous for large guests (interpreters, big Rust
