@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the job server.
     Serve(ServeArgs),
+    /// Write, check and try out plugins, without a server.
+    #[command(subcommand)]
+    Plugin(crate::authoring::PluginCommand),
 }
 
 /// Options of `longrun serve`; each can also be set by its environment variable.
@@ -32,9 +35,12 @@ pub struct ServeArgs {
     /// Directory of the embedded store, results and logs.
     #[arg(long, env = "LONGRUN_DATA_DIR", default_value = "./longrun-data")]
     pub data_dir: PathBuf,
-    /// Directory of extra plugins: every *.wasm in it is loaded at start.
+    /// Directory of extra plugins: every *.wasm in it is loaded at start, and new, changed and removed files are picked up while serving.
     #[arg(long, env = "LONGRUN_PLUGINS_DIR")]
     pub plugins_dir: Option<PathBuf>,
+    /// How often the plugins directory is looked at for changes, in seconds (e.g. 0.5); 0 turns watching off.
+    #[arg(long, env = "LONGRUN_PLUGINS_POLL_INTERVAL", default_value_t = 1.0)]
+    pub plugins_poll_interval: f64,
     /// Directory where compiled plugins are cached [default: <data-dir>/cache].
     #[arg(long, env = "LONGRUN_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -122,6 +128,13 @@ impl ServeArgs {
                 anyhow::bail!("--public-url `{url}` must be http or https");
             }
         }
+        let plugins_poll_interval =
+            std::time::Duration::try_from_secs_f64(self.plugins_poll_interval).map_err(|_| {
+                anyhow::anyhow!(
+                    "--plugins-poll-interval must be a number of seconds, 0 or more, not {}",
+                    self.plugins_poll_interval
+                )
+            })?;
         let callbacks = CallbackLimits::default();
         if self.callback_max_attempts == 0 || self.callback_max_attempts > callbacks.max_attempts {
             anyhow::bail!(
@@ -145,6 +158,7 @@ impl ServeArgs {
             listen: self.listen,
             data_dir: self.data_dir,
             plugins_dir: self.plugins_dir,
+            plugins_poll_interval,
             cache_dir: self.cache_dir,
             workers: self.workers.unwrap_or(defaults.workers).max(1),
             queue_size: self.queue_size,

@@ -83,8 +83,12 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The store, results and logs live here.
     pub data_dir: PathBuf,
-    /// Extra plugins: every `*.wasm` here is loaded at start.
+    /// Extra plugins: every `*.wasm` here is loaded at start, and the
+    /// directory is watched for new, changed and removed files.
     pub plugins_dir: Option<PathBuf>,
+    /// How often the plugins directory is looked at for changes; zero turns
+    /// watching off (the plugins loaded at start stay as they are).
+    pub plugins_poll_interval: Duration,
     /// Compiled plugins are cached here (default `<data-dir>/cache`).
     pub cache_dir: Option<PathBuf>,
     /// Plugin worker threads.
@@ -120,6 +124,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("a valid address"),
             data_dir: PathBuf::from("longrun-data"),
             plugins_dir: None,
+            plugins_poll_interval: Duration::from_secs(1),
             cache_dir: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             queue_size: 1024,

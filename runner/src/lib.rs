@@ -17,9 +17,11 @@
 //! Around them: [`operations`] (the plugins on offer, with compiled schemas),
 //! [`url_guard`] (what outbound URLs may reach), [`confine`] (file paths kept
 //! inside their roots), [`problem`] (RFC 9457 errors),
-//! [`clock`] (injected time), [`config`], [`cli`] and [`server`] (wiring).
+//! [`clock`] (injected time), [`config`], [`cli`] and [`server`] (wiring), and
+//! [`authoring`] (the `longrun plugin` commands for plugin authors).
 
 pub mod api;
+pub mod authoring;
 pub mod callbacks;
 pub mod cli;
 pub mod clock;

@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
             println!("longrun listening on http://{}", server.local_addr);
             server.serve(shutdown_signal()).await
         }
+        Command::Plugin(command) => std::process::exit(longrun::authoring::run(command).await),
     }
 }
 

@@ -12,8 +12,9 @@ use crate::callbacks::{Deliverer, DeliveryConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::jobs::{Jobs, JobsConfig, PluginExecutor};
-use crate::operations::Operations;
-use crate::plugin::{self, HostConfig, PluginHost, Registry};
+use crate::operations::reload::{self, PluginSources, Watch};
+use crate::operations::{OperationSet, Operations};
+use crate::plugin::{self, HostConfig, PluginHost};
 use crate::store::{JobFiles, JobStore, SqliteStore};
 
 /// A started runner: its address and the server future.
@@ -23,7 +24,10 @@ pub struct Server {
     router: axum::Router,
     listener: TcpListener,
     /// Runs the plugins; kept for as long as the server serves.
-    _host: PluginHost,
+    _host: Arc<PluginHost>,
+    /// Keeps the operations in step with the plugins directory, if watched;
+    /// stops when the server is dropped.
+    watch: Option<Watch>,
 }
 
 impl Server {
@@ -47,22 +51,24 @@ impl Server {
             )
         })?;
 
-        let host = PluginHost::new(HostConfig {
+        let host = Arc::new(PluginHost::new(HostConfig {
             cache_dir: Some(cache_dir),
             memory_limit_bytes: config.memory_limit_bytes,
             max_instances: (config.workers as u32) * 2 + 16,
             ..HostConfig::default()
-        })?;
-        let registry = Arc::new(Registry::load(
-            &host,
-            plugin::bundled(),
-            config.plugins_dir.as_deref(),
-        )?);
-        let operations = Arc::new(Operations::new(registry.clone()));
-        for operation in operations.iter() {
-            let d = operation.plugin.description();
-            tracing::info!(operation = %d.name, version = %d.version, origin = %operation.plugin.origin(), "loaded plugin");
-        }
+        })?);
+        // Compiling is CPU-heavy: off the async workers.
+        let loading_host = host.clone();
+        let plugins_dir = config.plugins_dir.clone();
+        let mut sources = tokio::task::spawn_blocking(move || {
+            PluginSources::load(loading_host, plugin::bundled(), plugins_dir.as_deref())
+        })
+        .await??;
+        let offered = sources.offered();
+        reload::log_changes(&OperationSet::default(), &offered);
+        let operations = Arc::new(Operations::new(offered));
+        let watch = (sources.dir().is_some() && !config.plugins_poll_interval.is_zero())
+            .then(|| reload::watch(sources, operations.clone(), config.plugins_poll_interval));
 
         let store: Arc<dyn JobStore> =
             Arc::new(SqliteStore::open(&config.data_dir.join("longrun.db"))?);
@@ -72,7 +78,7 @@ impl Server {
             store.clone(),
             files.clone(),
             clock.clone(),
-            Arc::new(PluginExecutor::new(registry)),
+            Arc::new(PluginExecutor::new(operations.clone())),
             JobsConfig {
                 workers: config.workers,
                 queue_size: config.queue_size,
@@ -122,7 +128,15 @@ impl Server {
             router: api::router(state),
             listener,
             _host: host,
+            watch,
         })
+    }
+
+    /// How many scans of the plugins directory have completed, changing after
+    /// each; `None` when the directory is not watched. The second scan to
+    /// complete after a change to the directory has seen the change.
+    pub fn plugin_scans(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.watch.as_ref().map(Watch::scans)
     }
 
     /// Serve until `shutdown` completes.

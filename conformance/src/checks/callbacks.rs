@@ -466,6 +466,7 @@ const STABLE: &[&str] = &[
     "id",
     "operation",
     "operationVersion",
+    "pluginSha256",
     "status",
     "attempt",
     "createdAt",

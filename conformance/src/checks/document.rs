@@ -3,6 +3,7 @@
 //! The checks read documents of `probe` jobs in every state and judge them:
 //! `404` for unknown ids (JOB-DOC-1); the members that are always there, with
 //! `null` for absent values (JOB-DOC-2); the id's characters (JOB-DOC-3); the
+//! plugin the job names, that of the operation (JOB-DOC-13); the
 //! timestamps and their order (JOB-DOC-4, JOB-DOC-5); `progress` (JOB-DOC-6,
 //! JOB-DOC-7, watched over a job of a few steps); `result` and
 //! `resourceLocation` against the bytes of the result endpoint (JOB-DOC-8);
@@ -56,6 +57,7 @@ pub const CHECKS: &[Check] = &[
             "JOB-DOC-9",
             "JOB-DOC-10",
             "JOB-DOC-11",
+            "JOB-DOC-13",
             "JOB-STATE-1",
             "GEN-2",
             "GEN-5",
@@ -81,6 +83,7 @@ pub const CHECKS: &[Check] = &[
             "JOB-DOC-9",
             "JOB-DOC-10",
             "JOB-DOC-11",
+            "JOB-DOC-13",
             "JOB-STATE-1",
             "GEN-2",
         ],
@@ -105,6 +108,7 @@ pub const CHECKS: &[Check] = &[
             "JOB-DOC-6",
             "JOB-DOC-7",
             "JOB-DOC-9",
+            "JOB-DOC-13",
             "JOB-STATE-1",
             "GEN-2",
         ],
@@ -129,6 +133,7 @@ pub const CHECKS: &[Check] = &[
             "JOB-DOC-5",
             "JOB-DOC-6",
             "JOB-DOC-7",
+            "JOB-DOC-13",
             "JOB-STATE-1",
             "GEN-2",
         ],
@@ -157,6 +162,7 @@ pub(crate) const MEMBERS: &[&str] = &[
     "id",
     "operation",
     "operationVersion",
+    "pluginSha256",
     "status",
     "attempt",
     "createdAt",
@@ -217,6 +223,14 @@ pub(crate) fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Whether `text` is a SHA-256 as 64 lowercase hexadecimal digits.
+pub(crate) fn is_sha256(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Whether `tag` is an entity-tag (RFC 9110 section 8.8.3), weak or strong.
@@ -284,8 +298,10 @@ pub(crate) fn stages_of(op: &Value) -> Vec<String> {
 /// Judge one job document against every rule of section 9.1 that a single
 /// document shows.
 ///
-/// Cites GEN-2, JOB-STATE-1 and JOB-DOC-2 to JOB-DOC-10 (not JOB-DOC-1,
-/// JOB-DOC-11 or JOB-DOC-12, which are about answers and pairs).
+/// Cites GEN-2, JOB-STATE-1, JOB-DOC-2 to JOB-DOC-10 and the form of
+/// `pluginSha256` (JOB-DOC-13; which plugin it names is for the caller to
+/// judge). Not JOB-DOC-1, JOB-DOC-11 or JOB-DOC-12, which are about answers
+/// and pairs.
 pub(crate) fn check_doc(doc: &Value, expect: &Expect<'_>) -> Outcome {
     let Some(map) = doc.as_object() else {
         return Err(Finding::violation(
@@ -319,6 +335,12 @@ pub(crate) fn check_doc(doc: &Value, expect: &Expect<'_>) -> Outcome {
         "JOB-DOC-2",
         "operationVersion is {}, expected a string",
         doc["operationVersion"]
+    );
+    ensure!(
+        doc["pluginSha256"].as_str().is_some_and(is_sha256),
+        "JOB-DOC-13",
+        "pluginSha256 is {}, expected 64 lowercase hexadecimal digits",
+        doc["pluginSha256"]
     );
     let status = doc["status"].as_str().unwrap_or("");
     ensure!(
@@ -547,10 +569,7 @@ pub(crate) fn check_doc(doc: &Value, expect: &Expect<'_>) -> Outcome {
         );
         let sha = result["sha256"].as_str().unwrap_or("");
         ensure!(
-            sha.len() == 64
-                && sha
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            is_sha256(sha),
             "JOB-DOC-8",
             "result.sha256 is {}, expected 64 lowercase hexadecimal digits",
             result["sha256"]
@@ -934,13 +953,22 @@ async fn active(ctx: Ctx) -> Outcome {
         doc["id"],
         job.doc["id"]
     );
-    ensure!(
-        doc["operationVersion"] == op["version"],
-        "JOB-DOC-2",
-        "operationVersion is {}, expected the operation's version {}",
-        doc["operationVersion"],
-        op["version"]
-    );
+    // The probe's plugin is not replaced while the suite runs: the job names
+    // the plugin the operation object shows, accepted and running.
+    for (what, doc) in [("the 202", &job.doc), ("the running job", &doc)] {
+        for (member, of_op) in [
+            ("operationVersion", "version"),
+            ("pluginSha256", "pluginSha256"),
+        ] {
+            ensure!(
+                doc[member] == op[of_op],
+                "JOB-DOC-13",
+                "{member} of {what} is {}, expected the operation's {of_op} {}",
+                doc[member],
+                op[of_op]
+            );
+        }
+    }
     for member in ["createdAt", "ttlSeconds", "timeoutSeconds", "correlationId"] {
         ensure!(
             doc[member] == job.doc[member],

@@ -108,6 +108,11 @@ pub const UNCHECKED: &[(&str, &str)] = &[
         "the WIT package's versioning and which plugin builds a runner loads cannot be observed \
          over HTTP",
     ),
+    (
+        "PLUGIN-8",
+        "picking up added, changed and removed plugins needs files placed in the server's \
+         plugins directory, which a client cannot do",
+    ),
 ];
 
 async fn offered(ctx: Ctx) -> Outcome {

@@ -102,6 +102,54 @@ pub fn cases() -> Vec<Case> {
             runner: None,
         },
         Case {
+            name: "a job document without pluginSha256",
+            fails: &["document.active"],
+            violation: || {
+                Arc::new(OnResponse(
+                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
+                        edit_docs(req, resp, "document.active", |doc| {
+                            if let Some(map) = doc.as_object_mut() {
+                                map.remove("pluginSha256");
+                            }
+                        })
+                    },
+                ))
+            },
+            runner: None,
+        },
+        Case {
+            name: "a running job names another plugin than the operation's",
+            fails: &["document.active"],
+            violation: || {
+                Arc::new(OnResponse(
+                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
+                        edit_docs(req, resp, "document.active", |doc| {
+                            if doc["status"] == "running" {
+                                doc["pluginSha256"] = json!("0".repeat(64));
+                            }
+                        })
+                    },
+                ))
+            },
+            runner: None,
+        },
+        Case {
+            name: "pluginSha256 in upper case",
+            fails: &["document.succeeded"],
+            violation: || {
+                Arc::new(OnResponse(
+                    |req: &ProxyRequest, resp: &mut ProxyResponse| {
+                        edit_docs(req, resp, "document.succeeded", |doc| {
+                            if let Some(sha) = doc["pluginSha256"].as_str() {
+                                doc["pluginSha256"] = json!(sha.to_uppercase());
+                            }
+                        })
+                    },
+                ))
+            },
+            runner: None,
+        },
+        Case {
             name: "a running job without links.cancel",
             fails: &["document.active"],
             violation: || {

@@ -29,6 +29,7 @@ pub fn document(record: &JobRecord, base: &BaseUrl) -> Value {
         "id": record.id,
         "operation": record.operation,
         "operationVersion": record.operation_version,
+        "pluginSha256": record.plugin_sha256,
         "status": record.status,
         "attempt": record.attempt,
         "createdAt": rfc3339(record.created_at),

@@ -24,6 +24,7 @@ pub fn operation_document(operation: &Operation, base: &BaseUrl) -> Value {
 pub async fn list(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
     let operations: Vec<Value> = state
         .operations
+        .snapshot()
         .iter()
         .map(|op| operation_document(op, &base))
         .collect();
@@ -40,7 +41,7 @@ pub async fn one(
         .operations
         .get(&op)
         .ok_or_else(|| unknown_operation(&op))?;
-    Ok(Json(operation_document(operation, &base)))
+    Ok(Json(operation_document(&operation, &base)))
 }
 
 /// The problem for an operation that does not exist.

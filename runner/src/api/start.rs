@@ -146,7 +146,7 @@ pub async fn start(
         .as_deref()
         .map(|key| state.jobs.reserve_key("", key))
         .transpose()?;
-    let job = intake::prepare(raw, operation, &state.config, "", key).await?;
+    let job = intake::prepare(raw, &operation, &state.config, "", key).await?;
     let submitted = state.jobs.submit(job).await?;
     let record = submitted.record;
 

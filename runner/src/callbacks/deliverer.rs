@@ -320,6 +320,7 @@ mod tests {
             tenant: String::new(),
             operation: "probe".into(),
             operation_version: "1".into(),
+            plugin_sha256: String::new(),
             status: Status::Succeeded,
             attempt: 1,
             created_at: at,

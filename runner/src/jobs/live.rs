@@ -38,8 +38,9 @@ pub struct LiveJob {
     pub progress_dirty: AtomicBool,
     /// A delete is under way: waiters answer `job-not-found`.
     pub deleting: AtomicBool,
-    /// The operation's stages, to place a reported stage.
-    pub stages: Vec<String>,
+    /// The stages of the operation's plugin, to place a reported stage: of
+    /// the plugin of the current attempt once one has started.
+    stages: Mutex<Vec<String>>,
 }
 
 impl LiveJob {
@@ -51,8 +52,22 @@ impl LiveJob {
             phase: Mutex::new(phase),
             progress_dirty: AtomicBool::new(false),
             deleting: AtomicBool::new(false),
-            stages,
+            stages: Mutex::new(stages),
         }
+    }
+
+    /// The stages reported stages are placed among.
+    pub fn stages(&self) -> Vec<String> {
+        self.stages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Place reported stages among `stages` from now on: those of the plugin
+    /// of an attempt that starts.
+    pub fn set_stages(&self, stages: Vec<String>) {
+        *self.stages.lock().unwrap_or_else(|e| e.into_inner()) = stages;
     }
 
     /// The current record.
@@ -76,6 +91,8 @@ impl LiveJob {
             if let Some(stage) = &update.stage {
                 progress.stage_index = self
                     .stages
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
                     .iter()
                     .position(|s| s == stage)
                     .map(|i| i as u32);

@@ -4,10 +4,12 @@
 //!
 //! 1. [`Jobs::submit`] (`submit.rs`) writes its inputs, commits its record to the
 //!    store and only then queues it: acknowledged means durable.
-//! 2. The dispatcher (`run.rs`) takes it from the [`queue`], marks it running and
-//!    hands it to the [`worker`] pool, where an [`Executor`] runs its plugin.
-//!    Progress goes to its [`live`] record in memory and reaches the store
-//!    coalesced (`progress.rs`).
+//! 2. The dispatcher (`run.rs`) takes it from the [`queue`], fixes the plugin
+//!    the attempt runs ([`Executor::resolve`]: the one offered now, whatever
+//!    the plugins directory offers later), marks it running with that plugin's
+//!    version and SHA-256 and hands it to the [`worker`] pool, where the plugin
+//!    runs. Progress goes to its [`live`] record in memory and reaches the
+//!    store coalesced (`progress.rs`).
 //! 3. When the run ends the outcome is committed, then published to waiters.
 //! 4. A terminal job lives `ttlSeconds` after its last use; `expiry.rs` removes it
 //!    and its files.
@@ -34,7 +36,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
-pub use executor::{Executor, PluginExecutor};
+pub use executor::{Executor, PluginExecutor, Resolved};
 pub use live::LiveJob;
 pub use record::{InputMeta, JobRecord, Progress, ResultMeta};
 pub use status::Status;

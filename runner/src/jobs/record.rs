@@ -59,8 +59,14 @@ pub struct JobRecord {
     pub tenant: String,
     /// The operation's name.
     pub operation: String,
-    /// The plugin's version when the job was accepted.
+    /// The version of the plugin of the current attempt; until the first
+    /// attempt starts, of the plugin offered when the job was accepted.
     pub operation_version: String,
+    /// The SHA-256 (lowercase hex) of the component bytes of the same plugin
+    /// as `operation_version`. Empty when there is none to name: for jobs
+    /// stored before the runner recorded it, and for executors that do not
+    /// run plugins.
+    pub plugin_sha256: String,
     /// The status.
     pub status: Status,
     /// 1 for the first run; raised when a crash interrupts a run.

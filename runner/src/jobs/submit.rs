@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::live::{LiveJob, Phase};
-use super::{InputMeta, JobRecord, Jobs, Progress, Status, internal};
+use super::{InputMeta, JobRecord, Jobs, Progress, Resolved, Status, internal};
 use crate::callbacks::Callback;
 use crate::problem::{Problem, ProblemKind};
 use crate::store::StoreError;
@@ -30,7 +30,10 @@ pub struct NewJob {
     pub tenant: String,
     /// The operation.
     pub operation: String,
-    /// The operation's plugin version.
+    /// The version of the operation's plugin the request was validated
+    /// against. The job records the plugin offered when it is committed
+    /// (usually the same one); this is kept only when the executor does not
+    /// run plugins ([`Resolved::ByName`]).
     pub operation_version: String,
     /// The params, already checked against the operation's schema.
     pub params: Value,
@@ -144,14 +147,40 @@ impl Jobs {
             ));
         }
 
+        // The plugin offered now: the plugins may have changed since the
+        // request was validated (and the job may still run on another one,
+        // the one offered when its attempt starts).
+        let (operation_version, plugin_sha256, stages) =
+            match self.inner.executor.resolve(&job.operation) {
+                Ok(Resolved::Plugin(plugin)) => (
+                    plugin.description().version.clone(),
+                    plugin.sha256().to_owned(),
+                    plugin.description().stages.clone(),
+                ),
+                Ok(Resolved::ByName) => (
+                    job.operation_version.clone(),
+                    String::new(),
+                    self.inner.executor.stages(&job.operation),
+                ),
+                Err(_) => {
+                    return Err(Problem::new(
+                        ProblemKind::OperationNotFound,
+                        format!(
+                            "there is no operation `{}` any more; GET /v1/operations lists them",
+                            job.operation
+                        ),
+                    ));
+                }
+            };
+
         let id = uuid::Uuid::now_v7().to_string();
         let now = self.inner.clock.now();
-        let stages = self.inner.executor.stages(&job.operation);
         let record = JobRecord {
             id: id.clone(),
             tenant: job.tenant.clone(),
             operation: job.operation.clone(),
-            operation_version: job.operation_version.clone(),
+            operation_version,
+            plugin_sha256,
             status: Status::Queued,
             attempt: 1,
             created_at: now,

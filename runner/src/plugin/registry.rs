@@ -21,6 +21,14 @@ pub fn bundled() -> &'static [(&'static str, &'static [u8])] {
             "json-compare",
             include_bytes!(concat!(env!("OUT_DIR"), "/bundled/json-compare.wasm")),
         ),
+        (
+            "json-merge",
+            include_bytes!(concat!(env!("OUT_DIR"), "/bundled/json-merge.wasm")),
+        ),
+        (
+            "text-diff",
+            include_bytes!(concat!(env!("OUT_DIR"), "/bundled/text-diff.wasm")),
+        ),
     ];
     BUNDLED
 }

@@ -16,7 +16,7 @@ use crate::callbacks::Callback;
 use crate::clock::{from_millis, to_millis};
 use crate::jobs::{JobRecord, Progress};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -59,10 +59,16 @@ ALTER TABLE jobs ADD COLUMN callback_due INTEGER;
 CREATE INDEX IF NOT EXISTS jobs_by_callback_due ON jobs (callback_due) WHERE callback_due IS NOT NULL;
 ";
 
+/// Version 3: the SHA-256 of the plugin a job ran (or will run) on. Jobs
+/// stored before have none: the empty string.
+const MIGRATE_TO_3: &str = "
+ALTER TABLE jobs ADD COLUMN plugin_sha256 TEXT NOT NULL DEFAULT '';
+";
+
 const COLUMNS: &str = "id, tenant, operation, operation_version, status, attempt, created_at, \
     started_at, finished_at, updated_at, expires_at, ttl_seconds, timeout_seconds, \
     correlation_id, params, inputs, output_file, progress, result, error, idempotency_key, \
-    request_hash, revision, callback, callback_due";
+    request_hash, revision, callback, callback_due, plugin_sha256";
 
 /// `INSERT` of every column, in `COLUMNS` order.
 static INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -101,7 +107,7 @@ struct Inner {
 impl SqliteStore {
     /// Open (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let writer = Connection::open(path).map_err(backend)?;
+        let mut writer = Connection::open(path).map_err(backend)?;
         writer
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
@@ -119,13 +125,20 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        writer.execute_batch(SCHEMA).map_err(backend)?;
+        // One transaction: a crash half-way leaves the old version, to be
+        // migrated again, never a column added under the old version number.
+        let migration = writer.transaction().map_err(backend)?;
+        migration.execute_batch(SCHEMA).map_err(backend)?;
         if version < 2 {
-            writer.execute_batch(MIGRATE_TO_2).map_err(backend)?;
+            migration.execute_batch(MIGRATE_TO_2).map_err(backend)?;
         }
-        writer
+        if version < 3 {
+            migration.execute_batch(MIGRATE_TO_3).map_err(backend)?;
+        }
+        migration
             .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(backend)?;
+        migration.commit().map_err(backend)?;
         let readers = (0..READERS)
             .map(|_| {
                 let conn = Connection::open(path).map_err(backend)?;
@@ -234,6 +247,7 @@ fn record_params(job: &JobRecord) -> Vec<Value> {
             .map(|c| Value::Text(json(c)))
             .unwrap_or(Value::Null),
         callback_due(job),
+        Value::Text(job.plugin_sha256.clone()),
     ]
 }
 
@@ -287,6 +301,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         request_hash: row.get(21)?,
         revision: row.get::<_, i64>(22)? as u64,
         callback: opt(23, row.get(23)?)?,
+        plugin_sha256: row.get(25)?,
     })
 }
 
@@ -554,6 +569,7 @@ mod tests {
             tenant: String::new(),
             operation: "probe".into(),
             operation_version: "1.0.0".into(),
+            plugin_sha256: "ab".repeat(32),
             status: Status::Queued,
             attempt: 1,
             created_at: from_millis(created_ms),
@@ -678,6 +694,46 @@ mod tests {
         };
         assert_eq!(ids(store.list(&running).await.unwrap()), ["04", "02"]);
         assert_eq!(store.unfinished().await.unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn migrates_a_version_2_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            // The schema of version 2, with one job in it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(MIGRATE_TO_2).unwrap();
+            conn.execute_batch("PRAGMA user_version = 2").unwrap();
+            let mut values = record_params(&record("01", 1));
+            values.pop();
+            let columns = COLUMNS.trim_end_matches(", plugin_sha256");
+            let placeholders = (1..=values.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conn.execute(
+                &format!("INSERT INTO jobs ({columns}) VALUES ({placeholders})"),
+                params_from_iter(values),
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let mut old = store.get("01").await.unwrap().unwrap();
+        assert_eq!(old.plugin_sha256, "", "a job stored before has no digest");
+        old.plugin_sha256 = "cd".repeat(32);
+        store.update(&old).await.unwrap();
+        assert_eq!(store.get("01").await.unwrap().unwrap(), old);
+        store.insert(&record("02", 2)).await.unwrap();
+        assert_eq!(
+            store.get("02").await.unwrap().unwrap().plugin_sha256,
+            "ab".repeat(32)
+        );
+        drop(store);
+        // Opening again does not migrate again.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.get("01").await.unwrap().unwrap(), old);
     }
 
     #[tokio::test]
