@@ -414,3 +414,43 @@ async fn the_first_file_by_name_offers_an_operation_name() {
     put(runner.dir(), "a.wasm", &old);
     runner.until_offered(&old_sha).await;
 }
+
+#[tokio::test]
+async fn bundled_operations_win_and_other_files_are_ignored() {
+    let (_, probe) = longrun::plugin::bundled()
+        .iter()
+        .find(|(name, _)| *name == "probe")
+        .expect("probe is bundled");
+    let copy = changed(probe);
+    let hostile = hostile();
+    let runner = Runner::start(
+        1,
+        &[
+            ("a-probe.wasm", &copy),
+            ("notes.txt", b"not a plugin"),
+            ("hostile.wasm", &hostile),
+        ],
+    )
+    .await;
+    runner.until_offered(&sha256(&hostile)).await;
+    let (status, op) = runner.get("/v1/operations/probe").await;
+    assert_eq!(status, 200);
+    assert_eq!(op["pluginSha256"], sha256(probe), "the bundled probe stays");
+    let (_, list) = runner.get("/v1/operations").await;
+    let names: Vec<&str> = list["operations"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|op| op["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hostile",
+            "json-compare",
+            "json-merge",
+            "probe",
+            "text-diff"
+        ]
+    );
+}

@@ -113,6 +113,12 @@ pub const UNCHECKED: &[(&str, &str)] = &[
         "picking up added, changed and removed plugins needs files placed in the server's \
          plugins directory, which a client cannot do",
     ),
+    (
+        "PLUGIN-9",
+        "which world a plugin targets and how it reads inputs and writes its result happen \
+         between the runner and the plugin; over HTTP they look the same as PLUGIN-2 and \
+         PLUGIN-3",
+    ),
 ];
 
 async fn offered(ctx: Ctx) -> Outcome {

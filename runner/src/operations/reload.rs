@@ -33,12 +33,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context as _;
+
 use sha2::{Digest, Sha256};
 use tokio::sync::watch as channel;
 use tokio::task::JoinHandle;
 
 use super::{Operation, OperationSet, Operations};
-use crate::plugin::{PluginHost, Registry};
+use crate::plugin::PluginHost;
 
 /// The size and modification time of a file: when both are unchanged, the
 /// file is taken to be unchanged.
@@ -177,7 +179,7 @@ impl PluginSources {
         let Some(dir) = self.dir.clone() else {
             return Ok(false);
         };
-        let paths = Registry::wasm_files(&dir)?;
+        let paths = wasm_files(&dir)?;
         let present: BTreeSet<OsString> = paths
             .iter()
             .filter_map(|p| p.file_name().map(OsString::from))
@@ -362,4 +364,23 @@ pub fn watch(sources: PluginSources, operations: Arc<Operations>, interval: Dura
         }
     });
     Watch { task, scans }
+}
+
+/// The plugin files of the plugins directory `dir`: the `*.wasm` files
+/// directly in it, sorted by file name (the order in which they are loaded,
+/// so the first by file name wins an operation name).
+fn wasm_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry
+            .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
+        let path = entry.path();
+        if path.extension().is_some_and(|ext| ext == "wasm") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
 }

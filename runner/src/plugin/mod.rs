@@ -24,8 +24,9 @@
 //! and the engine's compatibility hash, see [`HostConfig::cache_dir`]), links
 //! it against WASI and the host interface, pre-instantiates it (an
 //! `InstancePre` that every run reuses), calls `describe` in a fresh sandbox and
-//! validates the [`Description`]. [`Registry::load`] does this for the bundled
-//! plugins ([`bundled`]) and for every `*.wasm` in the plugins directory.
+//! validates the [`Description`]. The server does this for the bundled
+//! plugins ([`bundled`]) and for every `*.wasm` in the plugins directory, and
+//! again whenever a file there changes (`crate::operations::reload`).
 //!
 //! # The sandbox
 //!
@@ -80,6 +81,7 @@
 //! the per-job overhead matters.
 
 mod bindings;
+mod bundled;
 mod chunked_io;
 mod compile_cache;
 mod control;
@@ -89,7 +91,6 @@ mod failure;
 mod host;
 mod host_imports;
 mod output_capture;
-mod registry;
 mod run;
 mod sandbox;
 mod sleep;
@@ -105,6 +106,6 @@ pub use description::{Description, InputSpec, is_valid_operation_name};
 pub use engine::{EPOCH_TICK, HostConfig};
 pub use failure::RunFailure;
 pub use host::{LoadError, PluginHost};
-pub use registry::{Registry, bundled};
+pub use bundled::bundled;
 pub use run::{Input, Output, Plugin, RunRequest};
 pub use sandbox::{DESCRIBE_TIMEOUT, MAX_LOG_BYTES_PER_RUN, MAX_LOG_MESSAGE_BYTES};

@@ -624,54 +624,6 @@ fn load_errors_name_the_origin_and_the_problem() {
 }
 
 #[test]
-fn the_registry_loads_bundled_and_directory_plugins() {
-    let host = &fixture().host;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hostile.wasm"), hostile_wasm()).unwrap();
-    std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
-    let registry = Registry::load(host, bundled(), Some(dir.path())).unwrap();
-    let names: Vec<&str> = registry.iter().map(|p| p.name()).collect();
-    assert_eq!(
-        names,
-        [
-            "hostile",
-            "json-compare",
-            "json-merge",
-            "probe",
-            "text-diff"
-        ]
-    );
-    assert_eq!(registry.len(), 5);
-    assert_eq!(
-        registry.get("hostile").unwrap().origin(),
-        dir.path().join("hostile.wasm").display().to_string()
-    );
-    assert!(registry.get("nope").is_none());
-
-    // A directory plugin that fails to load, or whose operation is taken, is
-    // left out (and logged); the others are served.
-    std::fs::write(dir.path().join("another-probe.wasm"), bundled_wasm("probe")).unwrap();
-    std::fs::write(dir.path().join("broken.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
-    let registry = Registry::load(host, bundled(), Some(dir.path())).unwrap();
-    let names: Vec<&str> = registry.iter().map(|p| p.name()).collect();
-    assert_eq!(names, ["hostile", "json-compare", "probe"]);
-    assert_eq!(registry.get("probe").unwrap().origin(), "bundled:probe");
-
-    // Two plugins with one operation name: the error names both.
-    let mut registry = Registry::default();
-    registry.insert(fixture().probe.clone()).unwrap();
-    let other = host
-        .load("plugins/another-probe.wasm", bundled_wasm("probe"))
-        .unwrap();
-    let message = format!("{:#}", registry.insert(other).unwrap_err());
-    assert!(message.contains("bundled:probe"), "{message}");
-    assert!(message.contains("plugins/another-probe.wasm"), "{message}");
-
-    let err = Registry::load(host, &[], Some(&dir.path().join("missing"))).unwrap_err();
-    assert!(format!("{err:#}").contains("missing"), "{err:#}");
-}
-
-#[test]
 fn concurrent_runs_are_isolated() {
     let f = fixture();
     std::thread::scope(|scope| {
