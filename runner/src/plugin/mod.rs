@@ -99,6 +99,7 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+pub use bundled::bundled;
 pub use chunked_io::InputData;
 pub use compile_cache::CacheStats;
 pub use control::{LogLevel, OutputStream, ProgressUpdate, RunControl};
@@ -106,6 +107,5 @@ pub use description::{Description, InputSpec, is_valid_operation_name};
 pub use engine::{EPOCH_TICK, HostConfig};
 pub use failure::RunFailure;
 pub use host::{LoadError, PluginHost};
-pub use bundled::bundled;
 pub use run::{Input, Output, Plugin, RunRequest};
 pub use sandbox::{DESCRIBE_TIMEOUT, MAX_LOG_BYTES_PER_RUN, MAX_LOG_MESSAGE_BYTES};
