@@ -153,3 +153,65 @@ fn text_diff_of_two_100_mb_texts_fits_the_default_memory_cap() {
         .count();
     assert!(reads > 10, "the read stage reported {reads} times");
 }
+
+#[test]
+fn json_compare_of_two_100_mb_documents_fits_the_default_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1,000 strings of 100 kB: a document of about 100 MB, which the plugin
+    // parses from the runner in 1 MiB pieces without holding its text.
+    let element = |i: usize, changed: bool| {
+        let fill = if changed { 'y' } else { 'x' };
+        format!("{i:06}{}", fill.to_string().repeat(100_000))
+    };
+    let write = |name: &str, changed: fn(usize) -> bool| {
+        let doc: Vec<String> = (0..1_000).map(|i| element(i, changed(i))).collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        path
+    };
+    let left = write("left.json", |_| false);
+    let right = write("right.json", |i| i % 400 == 7);
+    assert!(std::fs::metadata(&left).unwrap().len() > 100_000_000);
+
+    let host = PluginHost::new(HostConfig {
+        max_instances: 2,
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let (_, wasm) = bundled()
+        .iter()
+        .find(|(name, _)| *name == "json-compare")
+        .expect("json-compare is bundled");
+    let plugin = host.load("bundled:json-compare", wasm).unwrap();
+    let input = |name: &str, path: &std::path::Path| Input {
+        name: name.into(),
+        media_type: "application/json".into(),
+        data: InputData::File(path.to_owned()),
+    };
+    let request = RunRequest {
+        params_json: "{}".into(),
+        inputs: vec![input("left", &left), input("right", &right)],
+        timeout: Duration::from_secs(600),
+    };
+    let recorder = Recorder::default();
+    let output = plugin
+        .run(request, &recorder)
+        .unwrap_or_else(|failure| panic!("{failure}; log: {:?}", recorder.log.lock().unwrap()));
+    let result: serde_json::Value = serde_json::from_slice(&output.data).unwrap();
+    let paths: Vec<&str> = result["patch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/7", "/407", "/807"],
+        "{}",
+        &result.to_string()[..200]
+    );
+    let progress = recorder.progress.lock().unwrap();
+    let mut stages: Vec<&str> = progress.iter().filter_map(|p| p.stage.as_deref()).collect();
+    stages.dedup();
+    assert_eq!(stages, ["parse", "compare", "render"]);
+}

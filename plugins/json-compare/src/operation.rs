@@ -147,6 +147,11 @@ fn parse(input: &Input, before: u64, total: u64, run: &mut Run) -> Result<Value,
     })
 }
 
+/// How many bytes a parse reads between progress reports. serde_json reads
+/// a byte at a time, so reporting on every read would cost more than the
+/// parse.
+const REPORT_EVERY_BYTES: u64 = 64 << 10;
+
 /// A reader that reports its progress to the run as it goes.
 struct Counted<'a, R> {
     inner: R,
@@ -158,8 +163,11 @@ struct Counted<'a, R> {
 impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let previous = self.before;
         self.before += n as u64;
-        self.run.advance(self.before, self.total)?;
+        if n == 0 || previous / REPORT_EVERY_BYTES != self.before / REPORT_EVERY_BYTES {
+            self.run.advance(self.before, self.total)?;
+        }
         Ok(n)
     }
 }
