@@ -17,6 +17,10 @@ use super::host_imports::cap_message;
 use super::sandbox::{HostState, MAX_LOG_BYTES_PER_RUN, MAX_LOG_MESSAGE_BYTES, Watch, new_store};
 use super::world::{Guest, GuestPre};
 
+/// The error for an instance whose world is not its plugin's; cannot happen,
+/// since both come from the same [`GuestPre`].
+const WORLD_MISMATCH: &str = "runner bug: the instance does not fit the plugin's world";
+
 /// The longest error code from a plugin that is passed on.
 const MAX_ERROR_CODE_BYTES: usize = 128;
 
@@ -163,54 +167,12 @@ impl Plugin {
             inputs,
             timeout,
         } = request;
-        let chunked = matches!(self.inner.pre, GuestPre::Chunked(_));
         let cancel_control = control.clone();
-        let result = if chunked {
-            let infos_and_open = inputs
-                .into_iter()
-                .map(|input| {
-                    let open = OpenInput::open(input.data).map_err(|e| {
-                        RunFailure::Runner(format!("could not open input `{}`: {e}", input.name))
-                    })?;
-                    let info = InputInfo {
-                        name: input.name,
-                        media_type: input.media_type,
-                        size: open.size(),
-                    };
-                    Ok((info, open))
-                })
-                .collect::<Result<Vec<_>, RunFailure>>()?;
-            let (infos, open): (Vec<InputInfo>, Vec<OpenInput>) =
-                infos_and_open.into_iter().unzip();
-            self.call(control, timeout, move |store, guest| {
-                let Guest::Chunked(guest) = guest else {
-                    unreachable!("a chunked plugin instantiates as one")
-                };
-                store.data_mut().chunked.inputs = open;
-                let returned = guest.call_run_chunked(&mut *store, &params_json, &infos)?;
-                let data = std::mem::take(&mut store.data_mut().chunked.result);
-                Ok(returned.map(|media_type| types::Output { media_type, data }))
-            })?
-        } else {
-            let inputs = inputs
-                .into_iter()
-                .map(|input| {
-                    let data = input.data.into_bytes().map_err(|e| {
-                        RunFailure::Runner(format!("could not read input `{}`: {e}", input.name))
-                    })?;
-                    Ok(types::Input {
-                        name: input.name,
-                        media_type: input.media_type,
-                        data,
-                    })
-                })
-                .collect::<Result<Vec<_>, RunFailure>>()?;
-            self.call(control, timeout, move |store, guest| {
-                let Guest::Whole(guest) = guest else {
-                    unreachable!("a whole-input plugin instantiates as one")
-                };
-                guest.call_run(store, &params_json, &inputs)
-            })?
+        let result = match self.inner.pre {
+            GuestPre::Chunked(_) => {
+                self.call_run_chunked(&params_json, inputs, timeout, control)?
+            }
+            GuestPre::Whole(_) => self.call_run_whole(&params_json, inputs, timeout, control)?,
         };
         match result {
             Ok(output) => Ok(Output {
@@ -229,6 +191,66 @@ impl Plugin {
                 message: cap_message(error.message, MAX_LOG_MESSAGE_BYTES),
             }),
         }
+    }
+
+    /// Calls `run` of a `plugin`: every input read whole and passed in.
+    fn call_run_whole(
+        &self,
+        params_json: &str,
+        inputs: Vec<Input>,
+        timeout: Duration,
+        control: Arc<dyn RunControl>,
+    ) -> Result<Result<types::Output, types::Error>, RunFailure> {
+        let inputs = inputs
+            .into_iter()
+            .map(|input| {
+                let data = input.data.into_bytes().map_err(|e| {
+                    RunFailure::Runner(format!("could not read input `{}`: {e}", input.name))
+                })?;
+                Ok(types::Input {
+                    name: input.name,
+                    media_type: input.media_type,
+                    data,
+                })
+            })
+            .collect::<Result<Vec<_>, RunFailure>>()?;
+        self.call(control, timeout, move |store, guest| match guest {
+            Guest::Whole(guest) => guest.call_run(store, params_json, &inputs),
+            Guest::Chunked(_) => Err(wasmtime::Error::msg(WORLD_MISMATCH)),
+        })
+    }
+
+    /// Calls `run-chunked` of a `chunked-plugin`: the inputs opened for
+    /// `read-input`, the result gathered from `write-result`.
+    fn call_run_chunked(
+        &self,
+        params_json: &str,
+        inputs: Vec<Input>,
+        timeout: Duration,
+        control: Arc<dyn RunControl>,
+    ) -> Result<Result<types::Output, types::Error>, RunFailure> {
+        let mut infos = Vec::with_capacity(inputs.len());
+        let mut opened = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let open = OpenInput::open(input.data).map_err(|e| {
+                RunFailure::Runner(format!("could not open input `{}`: {e}", input.name))
+            })?;
+            infos.push(InputInfo {
+                name: input.name,
+                media_type: input.media_type,
+                size: open.size(),
+            });
+            opened.push(open);
+        }
+        self.call(control, timeout, move |store, guest| {
+            let Guest::Chunked(guest) = guest else {
+                return Err(wasmtime::Error::msg(WORLD_MISMATCH));
+            };
+            store.data_mut().chunked.inputs = opened;
+            let returned = guest.call_run_chunked(&mut *store, params_json, &infos)?;
+            let data = std::mem::take(&mut store.data_mut().chunked.result);
+            Ok(returned.map(|media_type| types::Output { media_type, data }))
+        })
     }
 
     fn call<R>(
