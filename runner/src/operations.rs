@@ -46,29 +46,38 @@ impl Operation {
     /// Check `params` against the operation's schema; the problem lists every
     /// violation with its JSON pointer.
     pub fn validate_params(&self, params: &Value) -> Result<(), Problem> {
-        let errors: Vec<Value> = self
-            .params
-            .iter_errors(params)
-            .map(|error| {
-                serde_json::json!({
-                    "pointer": error.instance_path.to_string(),
-                    "message": error.to_string(),
-                })
-            })
-            .collect();
-        if errors.is_empty() {
-            return Ok(());
-        }
-        let first = errors[0]["message"].as_str().unwrap_or_default().to_owned();
-        Err(Problem::new(
-            ProblemKind::InvalidParams,
-            format!(
-                "the params do not match the schema of `{}`: {first}",
-                self.plugin.description().name
-            ),
-        )
-        .with("errors", errors))
+        validate_params(&self.params, self.name(), params)
     }
+}
+
+/// Check `params` against `schema`, the compiled params schema of the
+/// operation `name`: the `invalid-params` problem names the first violation
+/// in its detail and lists every one, with its JSON pointer, in `errors`.
+/// Also what `longrun plugin run` checks, so that it refuses what the server
+/// refuses, in the same words.
+pub fn validate_params(
+    schema: &jsonschema::Validator,
+    name: &str,
+    params: &Value,
+) -> Result<(), Problem> {
+    let errors: Vec<Value> = schema
+        .iter_errors(params)
+        .map(|error| {
+            serde_json::json!({
+                "pointer": error.instance_path.to_string(),
+                "message": error.to_string(),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let first = errors[0]["message"].as_str().unwrap_or_default().to_owned();
+    Err(Problem::new(
+        ProblemKind::InvalidParams,
+        format!("the params do not match the schema of `{name}`: {first}"),
+    )
+    .with("errors", errors))
 }
 
 /// The operations on offer at one moment, by name. Never changes; a change of

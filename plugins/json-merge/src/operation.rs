@@ -5,7 +5,7 @@ use std::io;
 
 use longrun_plugin::{Description, Error, InputSpec, Inputs, Operation, Run};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::conflict;
 use crate::merge::{Resolution, Version, try_merge};
@@ -71,32 +71,13 @@ pub enum OnConflict {
     Fail,
 }
 
-/// The params object (see [`PARAMS_SCHEMA`]). Only a JSON object
-/// deserializes into it: serde would otherwise take an array for a struct.
+/// The params object (see [`PARAMS_SCHEMA`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Map<String, Value>")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// What to do at a conflict.
-    pub on_conflict: OnConflict,
-}
-
-/// The members of the params object.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Members {
     #[serde(default)]
-    on_conflict: OnConflict,
-}
-
-impl TryFrom<Map<String, Value>> for Params {
-    type Error = serde_json::Error;
-
-    fn try_from(object: Map<String, Value>) -> Result<Self, Self::Error> {
-        let members: Members = serde_json::from_value(Value::Object(object))?;
-        Ok(Params {
-            on_conflict: members.on_conflict,
-        })
-    }
+    pub on_conflict: OnConflict,
 }
 
 /// The name of the input holding version `number`.

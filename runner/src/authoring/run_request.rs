@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::intake::{accepts, is_media_type};
+use crate::operations::validate_params;
 use crate::plugin::{Description, Input, InputData};
 
 /// The fallback media type of an input that declares none.
@@ -107,23 +108,20 @@ pub fn check_params(description: &Description, params: &Value) -> Result<(), Par
             description.name
         ))
     })?;
-    let errors: Vec<(String, String)> = validator
-        .iter_errors(params)
-        .map(|error| (error.instance_path.to_string(), error.to_string()))
-        .collect();
-    let Some((_, first)) = errors.first() else {
-        return Ok(());
+    let problem = match validate_params(&validator, &description.name, params) {
+        Ok(()) => return Ok(()),
+        Err(problem) => problem,
     };
-    let mut message = format!(
-        "the params do not match the schema of `{}`: {first}",
-        description.name
-    );
-    for (pointer, text) in &errors {
+    let mut message = problem.detail.unwrap_or_default();
+    let errors = problem.extensions.get("errors").and_then(Value::as_array);
+    for error in errors.into_iter().flatten() {
+        let pointer = error["pointer"].as_str().unwrap_or_default();
         let pointer = if pointer.is_empty() {
             "(root)"
         } else {
             pointer
         };
+        let text = error["message"].as_str().unwrap_or_default();
         message.push_str(&format!("\n  at {pointer}: {text}"));
     }
     Err(ParamsRefusal::Invalid(message))
