@@ -16,7 +16,7 @@ test:
 check:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo clippy --target wasm32-wasip2 -p longrun-probe -p longrun-json-compare -p longrun-hostile -- -D warnings
+    cargo clippy --target wasm32-wasip2 -p longrun-plugin -p longrun-probe -p longrun-json-compare -p longrun-json-merge -p longrun-text-diff -p longrun-hostile -- -D warnings
 
 # Everything CI runs.
 ci:
