@@ -9,7 +9,7 @@
 //! Progress by stage (weights): `parse` 10 (bytes read of both inputs),
 //! `compare` 80 (values compared) and `render` 10.
 
-use std::io::{self, Read};
+use std::io;
 
 use longrun_plugin::{Description, Error, Input, InputSpec, Inputs, Operation, Run};
 use serde::Deserialize;
@@ -129,13 +129,7 @@ impl Operation for JsonCompare {
 /// Parses `input` as JSON, reporting the bytes read (counted from `before`,
 /// out of `total` for both inputs).
 fn parse(input: &Input, before: u64, total: u64, run: &mut Run) -> Result<Value, Error> {
-    let reader = Counted {
-        inner: input.reader(),
-        before,
-        total,
-        run,
-    };
-    serde_json::from_reader(reader).map_err(|error| {
+    serde_json::from_reader(input.reader_with_progress(run, before, total)).map_err(|error| {
         if error.is_io() {
             Error::from(io::Error::from(error))
         } else {
@@ -145,31 +139,6 @@ fn parse(input: &Input, before: u64, total: u64, run: &mut Run) -> Result<Value,
             ))
         }
     })
-}
-
-/// How many bytes a parse reads between progress reports. serde_json reads
-/// a byte at a time, so reporting on every read would cost more than the
-/// parse.
-const REPORT_EVERY_BYTES: u64 = 64 << 10;
-
-/// A reader that reports its progress to the run as it goes.
-struct Counted<'a, R> {
-    inner: R,
-    before: u64,
-    total: u64,
-    run: &'a mut Run,
-}
-
-impl<R: Read> Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let previous = self.before;
-        self.before += n as u64;
-        if n == 0 || previous / REPORT_EVERY_BYTES != self.before / REPORT_EVERY_BYTES {
-            self.run.advance(self.before, self.total)?;
-        }
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

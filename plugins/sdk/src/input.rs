@@ -1,11 +1,12 @@
 //! [`Inputs`] and [`Input`]: a run's inputs, which stay with the runner
 //! until the plugin reads them, in pieces.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufReader, Read};
 use std::rc::Rc;
 
 use crate::error::Error;
 use crate::host::Host;
+use crate::run::Run;
 
 /// How many bytes [`InputReader`] asks the runner for at a time.
 pub(crate) const READ_CHUNK_BYTES: u32 = 1 << 20;
@@ -152,54 +153,173 @@ impl Input {
 
     /// A buffered reader over the input, reading 1 MiB at a time. Its I/O
     /// errors carry an [`Error`], which `Error::from` gives back.
+    ///
+    /// It is a [`std::io::BufReader`], for which the standard library reads
+    /// single bytes straight from the buffer: parsers that read a byte at a
+    /// time, such as `serde_json::from_reader`, run at full speed on it.
     pub fn reader(&self) -> InputReader<'_> {
-        InputReader {
-            input: self,
-            next: 0,
-            buffer: Vec::new(),
-            consumed: 0,
-        }
+        self.source(None)
+    }
+
+    /// Like [`Input::reader`], and advances the current stage of `run` as it
+    /// reads: `done_before + bytes read so far` of `total`. `done_before`
+    /// and `total` let several inputs share one stage (pass `0` and
+    /// [`Input::size`] for one input alone). A cancel seen while reporting
+    /// ends the read with an error that carries [`Error::canceled`].
+    ///
+    /// ```no_run
+    /// # use longrun_plugin::{Error, Inputs, Run};
+    /// # fn parse(inputs: &Inputs, run: &mut Run) -> Result<(), Error> {
+    /// let document = inputs.require("document")?;
+    /// run.stage("parse")?;
+    /// let reader = document.reader_with_progress(run, 0, document.size());
+    /// let value: serde_json::Value = serde_json::from_reader(reader)
+    ///     .map_err(|e| Error::invalid_input(format!("not JSON: {e}")))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn reader_with_progress<'a>(
+        &'a self,
+        run: &'a mut Run,
+        done_before: u64,
+        total: u64,
+    ) -> InputReader<'a> {
+        self.source(Some(ReadProgress {
+            run,
+            done_before,
+            total,
+        }))
+    }
+
+    fn source<'a>(&'a self, progress: Option<ReadProgress<'a>>) -> InputReader<'a> {
+        BufReader::with_capacity(
+            READ_CHUNK_BYTES as usize,
+            InputSource {
+                input: self,
+                next: 0,
+                progress,
+            },
+        )
     }
 }
 
-/// Reads an [`Input`] from its start, in 1 MiB pieces.
-/// Implements [`Read`] and [`BufRead`].
-pub struct InputReader<'a> {
+/// Reads an [`Input`] from its start, in 1 MiB pieces: a
+/// [`BufReader`] over an [`InputSource`]. Made by [`Input::reader`] and
+/// [`Input::reader_with_progress`].
+pub type InputReader<'a> = BufReader<InputSource<'a>>;
+
+/// The unbuffered source under an [`InputReader`]: each `read` asks the
+/// runner for one piece of the input.
+pub struct InputSource<'a> {
     input: &'a Input,
     /// The offset of the next piece to fetch.
     next: u64,
-    buffer: Vec<u8>,
-    consumed: usize,
+    progress: Option<ReadProgress<'a>>,
 }
 
-impl InputReader<'_> {
-    /// How many bytes have been consumed so far.
-    pub fn position(&self) -> u64 {
-        self.next - (self.buffer.len() - self.consumed) as u64
-    }
+/// Where an [`InputSource`] reports the bytes it has read.
+struct ReadProgress<'a> {
+    run: &'a mut Run,
+    done_before: u64,
+    total: u64,
 }
 
-impl Read for InputReader<'_> {
+impl Read for InputSource<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        let length = out.len().min(READ_CHUNK_BYTES as usize);
+        let piece = self.input.read_at(self.next, length)?;
+        out[..piece.len()].copy_from_slice(&piece);
+        self.next += piece.len() as u64;
+        if let Some(progress) = &mut self.progress {
+            progress
+                .run
+                .advance(progress.done_before + self.next, progress.total)?;
+        }
+        Ok(piece.len())
     }
 }
 
-impl BufRead for InputReader<'_> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.consumed == self.buffer.len() && self.next < self.input.size {
-            self.buffer = self.input.read_at(self.next, READ_CHUNK_BYTES as usize)?;
-            self.next += self.buffer.len() as u64;
-            self.consumed = 0;
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, Read};
+
+    use crate::testing::Harness;
+    use crate::{Description, Error, Inputs, Operation, Run};
+
+    /// Copies input `data` to the result through `reader_with_progress`.
+    struct CopyInput;
+
+    impl Operation for CopyInput {
+        type Params = serde_json::Value;
+
+        fn describe() -> Description {
+            Description::new("copy", "1.0.0").stage("copy", 1)
         }
-        Ok(&self.buffer[self.consumed..])
+
+        fn run(_: serde_json::Value, inputs: &Inputs, run: &mut Run) -> Result<(), Error> {
+            let data = inputs.require("data")?;
+            run.stage("copy")?;
+            let mut copied = Vec::new();
+            data.reader_with_progress(run, 0, data.size())
+                .read_to_end(&mut copied)?;
+            run.write_result(&copied)
+        }
     }
 
-    fn consume(&mut self, amount: usize) {
-        self.consumed = (self.consumed + amount).min(self.buffer.len());
+    fn data(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn reads_every_byte_in_order_whatever_the_runner_hands_out() {
+        let input = data(3 * (1 << 20) + 17);
+        for max_read in [1 << 20, 65_537, 7] {
+            let done = Harness::new("{}")
+                .input("data", "application/octet-stream", input.clone())
+                .max_read(max_read)
+                .run::<CopyInput>();
+            assert_eq!(done.result.unwrap(), input, "max_read {max_read}");
+        }
+    }
+
+    #[test]
+    fn progress_rises_with_the_bytes_read_to_the_whole() {
+        let done = Harness::new("{}")
+            .input("data", "application/octet-stream", data(4 << 20))
+            .run::<CopyInput>();
+        let percents = done.percents();
+        done.result.unwrap();
+        assert!(percents.windows(2).all(|w| w[0] <= w[1]), "{percents:?}");
+        // A report for each of the four 1 MiB pieces besides the stage's own.
+        assert!(percents.len() >= 5, "{percents:?}");
+        assert_eq!(percents.last(), Some(&100.0));
+    }
+
+    #[test]
+    fn a_cancel_seen_while_reading_ends_the_read_with_canceled() {
+        let done = Harness::new("{}")
+            .input("data", "application/octet-stream", data(4 << 20))
+            .cancel_after(2)
+            .run::<CopyInput>();
+        assert!(done.result.unwrap_err().is_canceled());
+    }
+
+    #[test]
+    fn the_plain_reader_is_a_bufread() {
+        struct Lines;
+        impl Operation for Lines {
+            type Params = serde_json::Value;
+            fn describe() -> Description {
+                Description::new("lines", "1.0.0")
+            }
+            fn run(_: serde_json::Value, inputs: &Inputs, run: &mut Run) -> Result<(), Error> {
+                let count = inputs.require("data")?.reader().lines().count();
+                run.write_result(count.to_string().as_bytes())
+            }
+        }
+        let done = Harness::new("{}")
+            .input("data", "text/plain", b"a\nb\nc\n".to_vec())
+            .max_read(1)
+            .run::<Lines>();
+        assert_eq!(done.result.unwrap(), b"3");
     }
 }

@@ -9,7 +9,8 @@
 //!   `params` JSON; a mismatch fails the run with code `invalid-params`;
 //! - **inputs read in pieces**: an [`Input`] stays with the runner until it is
 //!   read, through [`Input::reader`] or [`Input::read_at`], so a 100 MB input
-//!   never has to fit in the plugin's memory at once;
+//!   never has to fit in the plugin's memory at once
+//!   ([`Input::reader_with_progress`] reports the stage's progress as it reads);
 //! - **a result written in pieces**: [`Run::output`] is an [`std::io::Write`]
 //!   that sends the bytes to the runner as they come;
 //! - **progress by stage**: [`Run::stage`] enters one of the stages the
@@ -109,7 +110,7 @@ pub mod guest;
 pub use description::{Description, InputSpec};
 pub use error::Error;
 pub use host::LogLevel;
-pub use input::{Input, InputReader, Inputs};
+pub use input::{Input, InputReader, InputSource, Inputs};
 pub use run::{Output, Run};
 
 /// One operation: what it is ([`Operation::describe`]) and how it runs
