@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use longrun::plugin::{
     HostConfig, Input, InputData, LogLevel, OutputStream, Plugin, PluginHost, ProgressUpdate,
-    RunControl, RunRequest, bundled,
+    ResultTarget, RunControl, RunRequest, bundled,
 };
 use longrun_plugin::Operation;
 use longrun_plugin::testing::Harness;
@@ -76,11 +76,14 @@ fn compare<O: Operation>(
             params_json: params.into(),
             inputs: files.clone(),
             timeout: Duration::from_secs(600),
+            result: ResultTarget::Memory,
         };
         plugin
             .run(request, &Quiet)
             .expect("the sandboxed run")
             .data
+            .into_bytes()
+            .expect("the result in memory")
             .len()
     });
     assert_eq!(native_size, wasm_size, "both give the same result");

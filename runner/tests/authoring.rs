@@ -533,6 +533,27 @@ fn run_writes_the_result_to_output() {
     assert!(stderr(&output).contains("log info: counting 22 bytes of text/markdown"));
     let written: Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
     assert_eq!(written, json!({"lines": 2, "words": 5, "bytes": 22}));
+    let spool = temp.path().join("result.json.partial");
+    assert!(
+        !spool.exists(),
+        "the result was written beside --output, then moved"
+    );
+
+    // A run that fails leaves an earlier --output as it was, and no spool.
+    let hostile = env!("LONGRUN_HOSTILE_WASM");
+    let output = run_longrun(&[
+        "plugin",
+        "run",
+        hostile,
+        "--params",
+        r#"{"mode": "trap"}"#,
+        "--output",
+        path_str(&result),
+    ]);
+    assert_exit(&output, 1);
+    let kept: Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert_eq!(kept, written);
+    assert!(!spool.exists(), "a failed run's spool is removed");
 }
 
 #[test]

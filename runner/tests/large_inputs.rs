@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use longrun::plugin::{
-    HostConfig, Input, InputData, LogLevel, OutputStream, PluginHost, ProgressUpdate, RunControl,
-    RunRequest, bundled,
+    HostConfig, Input, InputData, LogLevel, OutputStream, PluginHost, ProgressUpdate, ResultTarget,
+    RunControl, RunRequest, bundled,
 };
 
 /// Records what a run reports.
@@ -109,6 +109,7 @@ fn text_diff_of_two_100_mb_texts_fits_the_default_memory_cap() {
         params_json: r#"{"context": 1}"#.into(),
         inputs: vec![input("left", &left), input("right", &right)],
         timeout: Duration::from_secs(600),
+        result: ResultTarget::Memory,
     };
     let recorder = Recorder::default();
     let output = plugin
@@ -116,7 +117,7 @@ fn text_diff_of_two_100_mb_texts_fits_the_default_memory_cap() {
         .unwrap_or_else(|failure| panic!("{failure}; log: {:?}", recorder.log.lock().unwrap()));
 
     // One hunk per change: the changed line with one line of context around it.
-    let diff = String::from_utf8(output.data).unwrap();
+    let diff = String::from_utf8(output.data.into_bytes().unwrap()).unwrap();
     let mut lines = diff.lines();
     assert_eq!(lines.next(), Some("--- left"));
     assert_eq!(lines.next(), Some("+++ right"));
@@ -192,12 +193,14 @@ fn json_compare_of_two_100_mb_documents_fits_the_default_memory_cap() {
         params_json: "{}".into(),
         inputs: vec![input("left", &left), input("right", &right)],
         timeout: Duration::from_secs(600),
+        result: ResultTarget::Memory,
     };
     let recorder = Recorder::default();
     let output = plugin
         .run(request, &recorder)
         .unwrap_or_else(|failure| panic!("{failure}; log: {:?}", recorder.log.lock().unwrap()));
-    let result: serde_json::Value = serde_json::from_slice(&output.data).unwrap();
+    let result: serde_json::Value =
+        serde_json::from_slice(&output.data.into_bytes().unwrap()).unwrap();
     let paths: Vec<&str> = result["patch"]
         .as_array()
         .unwrap()

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use longrun::clock::{Clock, ManualClock, from_millis};
 use longrun::jobs::{Executor, Jobs, JobsConfig, NewJob, Status};
-use longrun::plugin::{Output, RunControl, RunFailure, RunRequest};
+use longrun::plugin::{Output, ResultData, RunControl, RunFailure, RunRequest};
 use longrun::problem::ProblemKind;
 use longrun::store::{JobFiles, ListQuery, SqliteStore};
 use proptest::prelude::*;
@@ -35,7 +35,7 @@ impl Executor for Scripted {
         match params["outcome"].as_str() {
             Some("succeed") => Ok(Output {
                 media_type: "text/plain".into(),
-                data: b"done".to_vec(),
+                data: ResultData::Bytes(b"done".to_vec()),
             }),
             Some("fail") => Err(RunFailure::Plugin {
                 code: "scripted".into(),

@@ -4,6 +4,7 @@
 //! and the result on stdout (or in `--output`). Ctrl-C cancels the run.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use super::run_request::{
     InputArg, ParamsRefusal, check_params, parse_byte_size, parse_params, resolve_inputs,
 };
 use super::{EXIT_CANCELED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, RunArgs};
-use crate::plugin::{Output, RunFailure, RunRequest};
+use crate::plugin::{Output, ResultData, ResultTarget, RunFailure, RunRequest};
 
 /// `longrun plugin run`: the exit code. A Ctrl-C while it runs cancels the
 /// plugin's run.
@@ -104,16 +105,27 @@ fn run_once(args: &RunArgs, cancel: Arc<AtomicBool>) -> Result<(), Stop> {
         args.timeout
     ));
     let started = Instant::now();
+    // With `--output`, the result is written beside it as it comes and
+    // renamed over it once the run has succeeded.
+    let spool = args.output.as_deref().map(spool_path);
     let request = RunRequest {
         params_json: params.to_string(),
         inputs,
         timeout: Duration::from_secs(args.timeout),
+        result: spool
+            .clone()
+            .map_or(ResultTarget::Memory, ResultTarget::File),
     };
     let outcome = plugin.run(request, &display);
     display.finish();
     let elapsed = started.elapsed();
+    if outcome.is_err()
+        && let Some(spool) = &spool
+    {
+        let _ = std::fs::remove_file(spool);
+    }
     match outcome {
-        Ok(output) => deliver(args, &output, elapsed),
+        Ok(output) => deliver(args, output, elapsed),
         Err(RunFailure::Canceled) => Err(Stop {
             message: "the run was canceled".into(),
             code: EXIT_CANCELED,
@@ -122,18 +134,33 @@ fn run_once(args: &RunArgs, cancel: Arc<AtomicBool>) -> Result<(), Stop> {
     }
 }
 
-/// Writes the result to `--output` or stdout, and says so on stderr.
-fn deliver(args: &RunArgs, output: &Output, elapsed: Duration) -> Result<(), Stop> {
+/// Where the result of a run with `--output PATH` is written until it is
+/// complete: `PATH.partial`.
+fn spool_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// Moves the result to `--output` or writes it to stdout, and says so on
+/// stderr.
+fn deliver(args: &RunArgs, output: Output, elapsed: Duration) -> Result<(), Stop> {
+    let size = output.data.len();
     let destination = match &args.output {
         Some(path) => {
-            std::fs::write(path, &output.data)
-                .map_err(|e| Stop::problem(format!("cannot write {}: {e}", path.display())))?;
+            let written = match output.data {
+                ResultData::File { path: spool, .. } => std::fs::rename(&spool, path),
+                ResultData::Bytes(bytes) => std::fs::write(path, bytes),
+            };
+            written.map_err(|e| Stop::problem(format!("cannot write {}: {e}", path.display())))?;
             path.display().to_string()
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&output.data)
+            output
+                .data
+                .into_bytes()
+                .and_then(|bytes| stdout.write_all(&bytes))
                 .and_then(|()| stdout.flush())
                 .map_err(|e| Stop::problem(format!("cannot write the result to stdout: {e}")))?;
             "stdout".to_owned()
@@ -142,7 +169,7 @@ fn deliver(args: &RunArgs, output: &Output, elapsed: Duration) -> Result<(), Sto
     eprintln!(
         "done in {:.2} s: {} bytes of {} written to {destination}",
         elapsed.as_secs_f64(),
-        output.data.len(),
+        size,
         output.media_type
     );
     Ok(())

@@ -10,7 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
 use super::live::{JobControl, JobLog, LiveJob, Phase};
 use super::{JobRecord, Jobs, Progress, Resolved, ResultMeta, Status};
-use crate::plugin::{Input, InputData, RunFailure, RunRequest};
+use crate::plugin::{Input, InputData, ResultData, ResultTarget, RunFailure, RunRequest};
 use crate::problem::{Problem, ProblemKind};
 
 /// How a run ended, as the worker reports it.
@@ -145,10 +145,21 @@ impl Jobs {
                 data: InputData::File(files.input_path(&record.id, index)),
             })
             .collect();
+        // The result is written to a spool file as the plugin produces it,
+        // and becomes the job's result only once the run has succeeded.
+        let spool = match files.result_spool(&record.id) {
+            Ok(spool) => spool,
+            Err(e) => {
+                let detail = format!("could not prepare the result file: {e}");
+                log.line("ERROR", &format!("failed: {detail}"));
+                return Err(RunFailure::Runner(detail));
+            }
+        };
         let request = RunRequest {
             params_json: record.params.to_string(),
             inputs,
             timeout: Duration::from_secs(record.timeout_seconds),
+            result: ResultTarget::File(spool),
         };
         let control = Arc::new(JobControl {
             live: live.clone(),
@@ -164,12 +175,21 @@ impl Jobs {
             }
         };
         let outcome = ran.and_then(|output| {
-            let (size, sha256) = files
-                .write_result(&record.id, &output.data)
-                .map_err(|e| RunFailure::Runner(format!("could not keep the result: {e}")))?;
+            let keep_failed =
+                |e: std::io::Error| RunFailure::Runner(format!("could not keep the result: {e}"));
+            let (size, sha256) = match output.data {
+                // An executor may hand the bytes back rather than spool them.
+                ResultData::Bytes(bytes) => files
+                    .write_result(&record.id, &bytes)
+                    .map_err(keep_failed)?,
+                ResultData::File { size, sha256, .. } => {
+                    files.keep_spooled_result(&record.id).map_err(keep_failed)?;
+                    (size, sha256)
+                }
+            };
             if let (Some(root), Some(file)) = (&self.inner.config.output_root, &record.output_file)
             {
-                write_output_file(root, file, &output.data)?;
+                write_output_file(root, file, &files.result_path(&record.id))?;
             }
             Ok(ResultMeta {
                 media_type: output.media_type,
@@ -177,6 +197,11 @@ impl Jobs {
                 sha256,
             })
         });
+        if outcome.is_err()
+            && let Err(e) = files.discard_spooled_result(&record.id)
+        {
+            tracing::warn!(job = %record.id, "could not remove a partial result: {e}");
+        }
         let log = &control.log;
         match &outcome {
             Ok(meta) => log.line("INFO", &format!("succeeded with {} bytes", meta.size)),
@@ -266,8 +291,8 @@ fn failure_problem(failure: &RunFailure, record: &JobRecord) -> Problem {
     problem.at(format!("/v1/jobs/{}", record.id))
 }
 
-/// Write the result under the output root as well.
-fn write_output_file(root: &Path, file: &str, data: &[u8]) -> Result<(), RunFailure> {
+/// Copy the kept result (`result`) under the output root as well.
+fn write_output_file(root: &Path, file: &str, result: &Path) -> Result<(), RunFailure> {
     let fail = |e: std::io::Error| {
         RunFailure::Runner(format!("could not write the output file `{file}`: {e}"))
     };
@@ -277,5 +302,5 @@ fn write_output_file(root: &Path, file: &str, data: &[u8]) -> Result<(), RunFail
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
-    crate::store::write_synced(&path, data).map_err(fail)
+    crate::store::copy_synced(result, &path).map_err(fail)
 }

@@ -4,14 +4,17 @@
 //!
 //! The inputs stay where the runner keeps them ([`InputData::File`], the
 //! job's input files, or [`InputData::Bytes`]); each `read-input` copies
-//! just the asked-for range into the guest. The result is gathered on the
-//! host side, bounded by [`HostConfig::max_result_bytes`](super::HostConfig).
+//! just the asked-for range into the guest. Each `write-result` goes to the
+//! run's [`ResultSink`]: memory or a file, as the request asked
+//! ([`ResultTarget`](super::ResultTarget)), bounded by
+//! [`HostConfig::max_result_bytes`](super::HostConfig).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use super::bindings::chunked::chunked_io;
+use super::result_target::ResultSink;
 use super::sandbox::HostState;
 
 /// Where an input's bytes are.
@@ -95,8 +98,7 @@ impl OpenInput {
 /// The chunked I/O of one run: its inputs and the result written so far.
 pub(crate) struct ChunkedIo {
     pub(crate) inputs: Vec<OpenInput>,
-    pub(crate) result: Vec<u8>,
-    pub(crate) max_result_bytes: u64,
+    pub(crate) result: ResultSink,
 }
 
 impl chunked_io::Host for HostState {
@@ -109,16 +111,7 @@ impl chunked_io::Host for HostState {
     }
 
     fn write_result(&mut self, data: Vec<u8>) -> Result<(), String> {
-        let io = &mut self.chunked;
-        let total = io.result.len() as u64 + data.len() as u64;
-        if total > io.max_result_bytes {
-            return Err(format!(
-                "the result would exceed the runner's bound of {} bytes",
-                io.max_result_bytes
-            ));
-        }
-        io.result.extend_from_slice(&data);
-        Ok(())
+        self.chunked.result.write(&data)
     }
 }
 

@@ -40,7 +40,8 @@
 //! - **Inputs by reference.** A run's inputs are usually the job's input
 //!   files ([`InputData::File`]): a `plugin` gets each whole, a
 //!   `chunked-plugin` reads the ranges it asks for. A `chunked-plugin`'s
-//!   result is bounded by [`HostConfig::max_result_bytes`].
+//!   result goes where the request says ([`ResultTarget`]: memory, or a
+//!   file as it is written) and is bounded by [`HostConfig::max_result_bytes`].
 //! - **Bounded output.** stdout and stderr go to in-memory buffers of
 //!   [`HostConfig::max_output_bytes`] each. Bytes past the bound are dropped
 //!   silently (the guest's writes keep succeeding, so `println!` never panics)
@@ -91,6 +92,7 @@ mod failure;
 mod host;
 mod host_imports;
 mod output_capture;
+mod result_target;
 mod run;
 mod sandbox;
 mod sleep;
@@ -107,5 +109,6 @@ pub use description::{Description, InputSpec, is_valid_operation_name};
 pub use engine::{EPOCH_TICK, HostConfig};
 pub use failure::RunFailure;
 pub use host::{LoadError, PluginHost};
+pub use result_target::{ResultData, ResultTarget};
 pub use run::{Input, Output, Plugin, RunRequest};
 pub use sandbox::{DESCRIBE_TIMEOUT, MAX_LOG_BYTES_PER_RUN, MAX_LOG_MESSAGE_BYTES};

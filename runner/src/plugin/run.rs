@@ -14,6 +14,7 @@ use super::description::Description;
 use super::failure::{FailureContext, RunFailure, classify};
 use super::host::Runtime;
 use super::host_imports::cap_message;
+use super::result_target::{ResultData, ResultSink, ResultTarget};
 use super::sandbox::{HostState, MAX_LOG_BYTES_PER_RUN, MAX_LOG_MESSAGE_BYTES, Watch, new_store};
 use super::world::{Guest, GuestPre};
 
@@ -34,6 +35,8 @@ pub struct RunRequest {
     pub inputs: Vec<Input>,
     /// The wall-clock limit of the run, from the start of [`Plugin::run`].
     pub timeout: Duration,
+    /// Where the result goes.
+    pub result: ResultTarget,
 }
 
 /// One input of a run.
@@ -53,8 +56,8 @@ pub struct Output {
     /// The media type of `data`: the one the plugin returned, or the
     /// description's `result_media_type` when it returned none.
     pub media_type: String,
-    /// The result bytes.
-    pub data: Vec<u8>,
+    /// The result, where [`RunRequest::result`] asked for it.
+    pub data: ResultData,
 }
 
 /// A loaded, described and pre-instantiated plugin: one operation. Cheap to
@@ -166,22 +169,27 @@ impl Plugin {
             params_json,
             inputs,
             timeout,
+            result,
         } = request;
+        let sink = ResultSink::open(&result, self.inner.runtime.limits.max_result_bytes)
+            .map_err(|e| RunFailure::Runner(format!("could not open the result file: {e}")))?;
         let cancel_control = control.clone();
-        let result = match self.inner.pre {
+        let returned = match self.inner.pre {
             GuestPre::Chunked(_) => {
-                self.call_run_chunked(&params_json, inputs, timeout, control)?
+                self.call_run_chunked(&params_json, inputs, timeout, sink, control)?
             }
-            GuestPre::Whole(_) => self.call_run_whole(&params_json, inputs, timeout, control)?,
+            GuestPre::Whole(_) => {
+                self.call_run_whole(&params_json, inputs, timeout, sink, control)?
+            }
         };
-        match result {
-            Ok(output) => Ok(Output {
-                media_type: if output.media_type.is_empty() {
+        match returned {
+            Ok((media_type, data)) => Ok(Output {
+                media_type: if media_type.is_empty() {
                     self.inner.description.result_media_type.clone()
                 } else {
-                    output.media_type
+                    media_type
                 },
-                data: output.data,
+                data,
             }),
             // A plugin that honours a cancel returns an error of its own
             // (probe's is `canceled`): the job was canceled all the same.
@@ -193,14 +201,16 @@ impl Plugin {
         }
     }
 
-    /// Calls `run` of a `plugin`: every input read whole and passed in.
+    /// Calls `run` of a `plugin`: every input read whole and passed in, the
+    /// result it returns put in `sink`.
     fn call_run_whole(
         &self,
         params_json: &str,
         inputs: Vec<Input>,
         timeout: Duration,
+        mut sink: ResultSink,
         control: Arc<dyn RunControl>,
-    ) -> Result<Result<types::Output, types::Error>, RunFailure> {
+    ) -> Result<Returned, RunFailure> {
         let inputs = inputs
             .into_iter()
             .map(|input| {
@@ -214,21 +224,28 @@ impl Plugin {
                 })
             })
             .collect::<Result<Vec<_>, RunFailure>>()?;
-        self.call(control, timeout, move |store, guest| match guest {
+        let returned = self.call(control, timeout, move |store, guest| match guest {
             Guest::Whole(guest) => guest.call_run(store, params_json, &inputs),
             Guest::Chunked(_) => Err(wasmtime::Error::msg(WORLD_MISMATCH)),
-        })
+        })?;
+        let output = match returned {
+            Ok(output) => output,
+            Err(error) => return Ok(Err(error)),
+        };
+        sink.write(&output.data).map_err(RunFailure::Runner)?;
+        Ok(Ok((output.media_type, finish(sink)?)))
     }
 
     /// Calls `run-chunked` of a `chunked-plugin`: the inputs opened for
-    /// `read-input`, the result gathered from `write-result`.
+    /// `read-input`, `write-result` going to `sink`.
     fn call_run_chunked(
         &self,
         params_json: &str,
         inputs: Vec<Input>,
         timeout: Duration,
+        sink: ResultSink,
         control: Arc<dyn RunControl>,
-    ) -> Result<Result<types::Output, types::Error>, RunFailure> {
+    ) -> Result<Returned, RunFailure> {
         let mut infos = Vec::with_capacity(inputs.len());
         let mut opened = Vec::with_capacity(inputs.len());
         for input in inputs {
@@ -242,15 +259,22 @@ impl Plugin {
             });
             opened.push(open);
         }
-        self.call(control, timeout, move |store, guest| {
+        let returned = self.call(control, timeout, move |store, guest| {
             let Guest::Chunked(guest) = guest else {
                 return Err(wasmtime::Error::msg(WORLD_MISMATCH));
             };
-            store.data_mut().chunked.inputs = opened;
+            let io = &mut store.data_mut().chunked;
+            io.inputs = opened;
+            io.result = sink;
             let returned = guest.call_run_chunked(&mut *store, params_json, &infos)?;
-            let data = std::mem::take(&mut store.data_mut().chunked.result);
-            Ok(returned.map(|media_type| types::Output { media_type, data }))
-        })
+            let sink =
+                std::mem::replace(&mut store.data_mut().chunked.result, ResultSink::closed());
+            Ok(returned.map(|media_type| (media_type, sink)))
+        })?;
+        match returned {
+            Ok((media_type, sink)) => Ok(Ok((media_type, finish(sink)?))),
+            Err(error) => Ok(Err(error)),
+        }
     }
 
     fn call<R>(
@@ -261,6 +285,16 @@ impl Plugin {
     ) -> Result<R, RunFailure> {
         call_in_sandbox(&self.inner.runtime, &self.inner.pre, control, timeout, f)
     }
+}
+
+/// What a run's guest call gave: the media type it named (maybe empty) and
+/// the result, or the plugin's error.
+type Returned = Result<(String, ResultData), types::Error>;
+
+/// The result written to `sink`, or the runner's failure to keep it.
+fn finish(sink: ResultSink) -> Result<ResultData, RunFailure> {
+    sink.finish()
+        .map_err(|e| RunFailure::Runner(format!("could not write the result: {e}")))
 }
 
 /// Runs `f` against a fresh instance of `pre` in a fresh store, then passes

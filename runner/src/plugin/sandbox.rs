@@ -13,6 +13,7 @@ use super::bindings;
 use super::chunked_io::ChunkedIo;
 use super::control::RunControl;
 use super::output_capture::CapturePipe;
+use super::result_target::ResultSink;
 use super::sleep::{GuestClock, shadow_clock_subscriptions};
 
 /// The longest log message passed on; longer ones are cut (at a character
@@ -227,8 +228,7 @@ pub(crate) fn new_store(
         stderr,
         chunked: ChunkedIo {
             inputs: Vec::new(),
-            result: Vec::new(),
-            max_result_bytes: limits.max_result_bytes,
+            result: ResultSink::closed(),
         },
     };
     let mut store = Store::new(engine, state);

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::*;
 
@@ -118,6 +119,7 @@ fn request(params: Value) -> RunRequest {
         params_json: params.to_string(),
         inputs: Vec::new(),
         timeout: Duration::from_secs(30),
+        result: ResultTarget::Memory,
     }
 }
 
@@ -137,7 +139,7 @@ fn hostile(
 fn assert_runs_ok(plugin: &Plugin) {
     let (result, _) = hostile(plugin, "ok", Duration::from_secs(30));
     let output = result.expect("an `ok` run after a failed one succeeds");
-    assert_eq!(output.data, b"ok");
+    assert_eq!(output.data, ResultData::Bytes(b"ok".to_vec()));
     assert_eq!(output.media_type, "text/plain");
 }
 
@@ -177,7 +179,7 @@ fn probe_reports_progress_at_every_step() {
         .run(request(json!({"steps": 4, "echo": {"x": 1}})), &recorder)
         .unwrap();
     assert_eq!(output.media_type, "application/json");
-    let result: Value = serde_json::from_slice(&output.data).unwrap();
+    let result: Value = serde_json::from_slice(&output.data.into_bytes().unwrap()).unwrap();
     assert_eq!(result["echo"], json!({"x": 1}));
     assert_eq!(result["steps"], 4);
 
@@ -208,7 +210,7 @@ fn probe_passes_its_inputs_and_errors_through() {
         data: b"hello".to_vec().into(),
     });
     let output = f.probe.run_shared(req, recorder).unwrap();
-    let result: Value = serde_json::from_slice(&output.data).unwrap();
+    let result: Value = serde_json::from_slice(&output.data.into_bytes().unwrap()).unwrap();
     assert_eq!(
         result["inputs"],
         json!([{"name": "data", "mediaType": "text/plain", "size": 5}])
@@ -237,8 +239,29 @@ fn probe_passes_its_inputs_and_errors_through() {
         )
         .unwrap();
     assert_eq!(bytes.media_type, "application/octet-stream");
-    assert_eq!(bytes.data.len(), 1000);
-    assert_eq!(bytes.data[252], 1);
+    let data = bytes.data.into_bytes().unwrap();
+    assert_eq!(data.len(), 1000);
+    assert_eq!(data[252], 1);
+}
+
+#[test]
+fn a_whole_result_goes_to_the_file_the_request_names() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("result");
+    let mut req = request(json!({"steps": 1, "resultBytes": 1000}));
+    req.result = ResultTarget::File(path.clone());
+    let output = f.probe.run(req, &Recorder::default()).unwrap();
+    let written = std::fs::read(&path).unwrap();
+    assert_eq!(written.len(), 1000);
+    assert_eq!(
+        output.data,
+        ResultData::File {
+            path,
+            size: 1000,
+            sha256: hex::encode(Sha256::digest(&written)),
+        }
+    );
 }
 
 #[test]
@@ -259,11 +282,12 @@ fn json_compare_diffs_two_documents() {
             ),
         ],
         timeout: Duration::from_secs(30),
+        result: ResultTarget::Memory,
     };
     let recorder = Recorder::default();
     let output = f.json_compare.run(req, &recorder).unwrap();
     assert_eq!(output.media_type, "application/json");
-    let text = String::from_utf8(output.data).unwrap();
+    let text = String::from_utf8(output.data.into_bytes().unwrap()).unwrap();
     let result: Value = serde_json::from_str(&text).unwrap();
     assert!(text.contains("\"/a\"") && text.contains("\"/d\""), "{text}");
     assert!(result.is_object(), "{text}");
@@ -304,15 +328,27 @@ fn a_chunked_plugin_reads_input_files_and_writes_its_result_in_pieces() {
         .filter(|n| n % 100_000 != 7)
         .collect::<Vec<_>>()
         .into();
+    let result_path = dir.path().join("result");
     let req = RunRequest {
         params_json: "{}".into(),
         inputs: json_files(dir.path(), &left, &right),
         timeout: Duration::from_secs(60),
+        result: ResultTarget::File(result_path.clone()),
     };
     let recorder = Recorder::default();
     let output = f.json_compare.run(req, &recorder).unwrap();
     assert_eq!(output.media_type, "application/json", "the description's");
-    let result: Value = serde_json::from_slice(&output.data).unwrap();
+    let written = std::fs::read(&result_path).unwrap();
+    let ResultData::File { path, size, sha256 } = output.data else {
+        panic!(
+            "the result is in the file the request named: {:?}",
+            output.data
+        );
+    };
+    assert_eq!(path, result_path);
+    assert_eq!(size, written.len() as u64);
+    assert_eq!(sha256, hex::encode(Sha256::digest(&written)));
+    let result: Value = serde_json::from_slice(&written).unwrap();
     assert_eq!(result["summary"]["removed"], 4, "{result}");
     let mut stages: Vec<String> = recorder
         .progress()
@@ -340,6 +376,7 @@ fn a_result_past_the_bound_fails_the_run() {
         params_json: "{}".into(),
         inputs: json_files(dir.path(), &json!({"a": 1}), &json!({"a": 2})),
         timeout: Duration::from_secs(30),
+        result: ResultTarget::Memory,
     };
     match plugin.run(req, &Recorder::default()) {
         Err(RunFailure::Plugin { code, message }) => {
@@ -495,7 +532,7 @@ fn flooded_output_is_truncated_not_fatal() {
     let f = fixture();
     let (result, recorder) = hostile(&f.hostile, "stdout-flood", Duration::from_secs(60));
     let output = result.expect("a flood of output does not fail the run");
-    let text = String::from_utf8(output.data).unwrap();
+    let text = String::from_utf8(output.data.into_bytes().unwrap()).unwrap();
     assert!(text.starts_with("ok"), "{text}");
     let limit = HostConfig::default().max_output_bytes;
     for stream in [OutputStream::Stdout, OutputStream::Stderr] {
@@ -528,7 +565,7 @@ fn the_guest_sees_no_environment_or_arguments() {
     let (result, _) = hostile(&f.hostile, "env", Duration::from_secs(30));
     let output = result.unwrap();
     assert_eq!(output.media_type, "application/json");
-    let seen: Value = serde_json::from_slice(&output.data).unwrap();
+    let seen: Value = serde_json::from_slice(&output.data.into_bytes().unwrap()).unwrap();
     assert_eq!(seen["env"], json!({}));
     assert_eq!(seen["args"], json!([]));
 }
@@ -640,7 +677,8 @@ fn concurrent_runs_are_isolated() {
             })
             .collect();
         for (i, run) in runs.into_iter().enumerate() {
-            let output: Value = serde_json::from_slice(&run.join().unwrap().data).unwrap();
+            let output: Value =
+                serde_json::from_slice(&run.join().unwrap().data.into_bytes().unwrap()).unwrap();
             assert_eq!(output["echo"], i);
         }
     });

@@ -3,6 +3,7 @@
 //! ```text
 //! <data-dir>/jobs/<id>/input-<n>   the n-th input's bytes
 //! <data-dir>/jobs/<id>/result      the result's bytes
+//! <data-dir>/jobs/<id>/result.partial  a result being written
 //! <data-dir>/jobs/<id>/log         the job's log
 //! ```
 
@@ -71,6 +72,29 @@ impl JobFiles {
         Ok((data.len() as u64, hex::encode(Sha256::digest(data))))
     }
 
+    /// Where a run writes the result of job `id` as it goes, before it is
+    /// kept ([`JobFiles::keep_spooled_result`]); creates the job's directory.
+    pub fn result_spool(&self, id: &str) -> io::Result<PathBuf> {
+        fs::create_dir_all(self.dir(id))?;
+        Ok(partial_path(&self.result_path(id)))
+    }
+
+    /// Make the spooled result of job `id` its result, durably.
+    pub fn keep_spooled_result(&self, id: &str) -> io::Result<()> {
+        let spool = partial_path(&self.result_path(id));
+        fs::File::open(&spool)?.sync_all()?;
+        fs::rename(spool, self.result_path(id))
+    }
+
+    /// Remove what a run that did not succeed spooled for job `id`, if
+    /// anything.
+    pub fn discard_spooled_result(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(partial_path(&self.result_path(id))) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
     /// Append to the log of job `id`.
     pub fn append_log(&self, id: &str, text: &str) -> io::Result<()> {
         fs::create_dir_all(self.dir(id))?;
@@ -121,13 +145,27 @@ impl JobFiles {
 /// Write `data` to `path` through a temporary file, synced, then renamed in place,
 /// so a crash leaves either the whole file or none.
 pub fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("partial");
+    let tmp = partial_path(path);
     {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(data)?;
         file.sync_all()?;
     }
     fs::rename(&tmp, path)
+}
+
+/// Copy the file `from` to `path` as [`write_synced`] writes it: whole, or
+/// not at all.
+pub fn copy_synced(from: &Path, path: &Path) -> io::Result<()> {
+    let tmp = partial_path(path);
+    fs::copy(from, &tmp)?;
+    fs::File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+/// The file a write to `path` goes to before it is renamed into place.
+fn partial_path(path: &Path) -> PathBuf {
+    path.with_extension("partial")
 }
 
 #[cfg(test)]
@@ -153,5 +191,36 @@ mod tests {
         files.remove("a").unwrap();
         assert!(files.ids_on_disk().unwrap().is_empty());
         assert!(files.read_log("a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_spooled_result_is_kept_whole_or_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = JobFiles::open(dir.path()).unwrap();
+        let spool = files.result_spool("a").unwrap();
+        fs::write(&spool, b"partial").unwrap();
+        assert!(!files.result_path("a").exists(), "not the result yet");
+        files.keep_spooled_result("a").unwrap();
+        assert_eq!(fs::read(files.result_path("a")).unwrap(), b"partial");
+        assert!(!spool.exists());
+
+        let spool = files.result_spool("b").unwrap();
+        fs::write(&spool, b"from a failed run").unwrap();
+        files.discard_spooled_result("b").unwrap();
+        assert!(!spool.exists());
+        assert!(!files.result_path("b").exists());
+        files.discard_spooled_result("b").unwrap();
+        assert!(files.keep_spooled_result("b").is_err(), "nothing to keep");
+    }
+
+    #[test]
+    fn a_copy_is_synced_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("from");
+        let to = dir.path().join("to.json");
+        fs::write(&from, b"{}").unwrap();
+        copy_synced(&from, &to).unwrap();
+        assert_eq!(fs::read(&to).unwrap(), b"{}");
+        assert!(!dir.path().join("to.partial").exists());
     }
 }

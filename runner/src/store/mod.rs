@@ -15,7 +15,7 @@ mod sqlite;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-pub use files::{JobFiles, write_synced};
+pub use files::{JobFiles, copy_synced, write_synced};
 pub use sqlite::SqliteStore;
 
 use crate::callbacks::Callback;

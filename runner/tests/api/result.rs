@@ -139,6 +139,12 @@ fn result_4_5_no_result_yet_or_ever() {
             .send()
             .unwrap();
         assert_eq!(head.status(), 409, "RESULT-4: HEAD");
+        // Nor is anything of a result left on disk: not even the spool the
+        // run was writing to.
+        let dir = server.data_dir.join("jobs").join(id);
+        for name in ["result", "result.partial"] {
+            assert!(!dir.join(name).exists(), "{status} job {id} left `{name}`");
+        }
     }
     // RESULT-5
     problem(
