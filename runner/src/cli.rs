@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the job server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write, check and try out plugins, without a server.
     #[command(subcommand)]
     Plugin(crate::authoring::PluginCommand),
@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Directory where compiled plugins are cached [default: <data-dir>/cache].
     #[arg(long, env = "LONGRUN_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The most disk the compiled-plugin cache may take, in MiB; the least recently used entries go first.
+    #[arg(long, env = "LONGRUN_CACHE_MAX_MIB", default_value_t = 2048)]
+    pub cache_max_mib: u64,
     /// Plugin worker threads [default: the number of cores].
     #[arg(long, env = "LONGRUN_WORKERS")]
     pub workers: Option<usize>,
@@ -160,6 +163,7 @@ impl ServeArgs {
             plugins_dir: self.plugins_dir,
             plugins_poll_interval,
             cache_dir: self.cache_dir,
+            cache_max_bytes: self.cache_max_mib.saturating_mul(1024 * 1024),
             workers: self.workers.unwrap_or(defaults.workers).max(1),
             queue_size: self.queue_size,
             allow_private_networks: self.allow_private_networks,

@@ -91,6 +91,8 @@ pub struct Config {
     pub plugins_poll_interval: Duration,
     /// Compiled plugins are cached here (default `<data-dir>/cache`).
     pub cache_dir: Option<PathBuf>,
+    /// The most bytes the compiled-plugin cache may take.
+    pub cache_max_bytes: u64,
     /// Plugin worker threads.
     pub workers: usize,
     /// The most jobs that may wait in the queue.
@@ -126,6 +128,7 @@ impl Default for Config {
             plugins_dir: None,
             plugins_poll_interval: Duration::from_secs(1),
             cache_dir: None,
+            cache_max_bytes: 2 << 30,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             queue_size: 1024,
             allow_private_networks: false,

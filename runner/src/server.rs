@@ -53,6 +53,7 @@ impl Server {
 
         let host = Arc::new(PluginHost::new(HostConfig {
             cache_dir: Some(cache_dir),
+            cache_max_bytes: config.cache_max_bytes,
             memory_limit_bytes: config.memory_limit_bytes,
             max_instances: (config.workers as u32) * 2 + 16,
             ..HostConfig::default()

@@ -45,6 +45,9 @@ pub struct HostConfig {
     /// Where compiled components are cached (created if missing); `None` keeps
     /// no disk cache and compiles every plugin at every start.
     pub cache_dir: Option<PathBuf>,
+    /// The most bytes the entries of the disk cache may take together
+    /// (default 2 GiB); past it the least recently used are removed.
+    pub cache_max_bytes: u64,
     /// The most linear memory one run may use, in bytes (default 512 MiB). A
     /// plugin that tries to grow past it fails with
     /// [`RunFailure::MemoryLimit`](super::RunFailure::MemoryLimit).
@@ -67,6 +70,7 @@ impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
             cache_dir: None,
+            cache_max_bytes: 2 << 30,
             memory_limit_bytes: 512 << 20,
             max_instances: 16,
             max_output_bytes: 64 << 10,

@@ -108,7 +108,7 @@ impl PluginHost {
         let engine = build_engine(&config)?;
         let linker = new_linker(&engine)
             .map_err(|e| anyhow::anyhow!("setting up the plugin linker: {e:#}"))?;
-        let cache = CompileCache::new(&engine, config.cache_dir.clone());
+        let cache = CompileCache::new(&engine, config.cache_dir.clone(), config.cache_max_bytes);
         let ticker = EpochTicker::start(&engine)?;
         Ok(PluginHost {
             runtime: Arc::new(Runtime {
