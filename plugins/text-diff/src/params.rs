@@ -1,10 +1,7 @@
 //! The operation's params: how many context lines, and the labels of the two
 //! `---`/`+++` header lines.
 
-use std::fmt;
-
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{Error as _, MapAccess, Visitor};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 /// The most context lines a hunk may have.
@@ -39,15 +36,20 @@ pub const PARAMS_SCHEMA: &str = r#"{
   "additionalProperties": false
 }"#;
 
-/// The params of a diff. They deserialize from a JSON object (or `null`, meaning
-/// all defaults); anything else, and unknown fields, are refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The params of a diff: a JSON object whose missing fields take their
+/// defaults; unknown fields are refused. (The SDK refuses params that are not
+/// an object, and reads none as `{}`.)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Params {
     /// Unchanged lines shown around each change, at most [`MAX_CONTEXT`].
+    #[serde(deserialize_with = "context")]
     pub context: usize,
     /// The name on the `---` line; no line breaks.
+    #[serde(deserialize_with = "label")]
     pub left_label: String,
     /// The name on the `+++` line; no line breaks.
+    #[serde(deserialize_with = "label")]
     pub right_label: String,
 }
 
@@ -58,68 +60,6 @@ impl Default for Params {
             left_label: "left".into(),
             right_label: "right".into(),
         }
-    }
-}
-
-/// The fields of the params object, as serde derives them (a derived struct
-/// would also accept a JSON array; [`Params`] only takes an object).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-struct Fields {
-    #[serde(deserialize_with = "context")]
-    context: usize,
-    #[serde(deserialize_with = "label")]
-    left_label: String,
-    #[serde(deserialize_with = "label")]
-    right_label: String,
-}
-
-impl Default for Fields {
-    fn default() -> Self {
-        let Params {
-            context,
-            left_label,
-            right_label,
-        } = Params::default();
-        Self {
-            context,
-            left_label,
-            right_label,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Params {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ObjectVisitor)
-    }
-}
-
-/// Takes a map (or `null`) and nothing else.
-struct ObjectVisitor;
-
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Params;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a params object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Params, A::Error> {
-        let fields = Fields::deserialize(MapAccessDeserializer::new(map))?;
-        Ok(Params {
-            context: fields.context,
-            left_label: fields.left_label,
-            right_label: fields.right_label,
-        })
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Params, E> {
-        Ok(Params::default())
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Params, E> {
-        Ok(Params::default())
     }
 }
 
@@ -165,7 +105,6 @@ mod tests {
     #[test]
     fn defaults_fill_missing_fields() {
         assert_eq!(parse("{}").unwrap(), Params::default());
-        assert_eq!(parse("null").unwrap(), Params::default());
         let params = parse(r#"{"context": 0, "rightLabel": "b/x.txt"}"#).unwrap();
         assert_eq!(params.context, 0);
         assert_eq!(params.left_label, "left");
@@ -182,9 +121,6 @@ mod tests {
             (r#"{"leftLabel": "a\nb"}"#, "one line"),
             (r#"{"rightLabel": "a\r"}"#, "one line"),
             (r#"{"other": 1}"#, "unknown field `other`"),
-            ("[]", "expected a params object"),
-            ("[3]", "expected a params object"),
-            ("true", "expected a params object"),
         ] {
             let error = parse(text).unwrap_err();
             assert!(error.contains(needle), "{text}: {error}");

@@ -82,6 +82,8 @@ fn bad_params_are_invalid_params() {
         (r#"{"rightLabel": 7}"#, "expected a string"),
         (r#"{"unknown": true}"#, "unknown field `unknown`"),
         ("[]", "object"),
+        ("[3]", "object"),
+        ("true", "object"),
     ] {
         let error = run(params, b"a\n", b"b\n").result.unwrap_err();
         assert_eq!(error.code(), "invalid-params", "{params}: {error}");
