@@ -74,6 +74,13 @@ impl Server {
         let store: Arc<dyn JobStore> =
             Arc::new(SqliteStore::open(&config.data_dir.join("longrun.db"))?);
         let files = JobFiles::open(&config.data_dir)?;
+        // Inputs of requests that were arriving when the server last stopped.
+        crate::store::clear_staging(&config.data_dir).with_context(|| {
+            format!(
+                "could not clear the staging directory in {}",
+                config.data_dir.display()
+            )
+        })?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let jobs = Jobs::start(
             store.clone(),

@@ -118,14 +118,14 @@ pub async fn start(
                         e.body_text()
                     ))
                 })?;
-            let names: Vec<String> = operation
+            let inputs: Vec<(String, usize)> = operation
                 .plugin
                 .description()
                 .inputs
                 .iter()
-                .map(|i| i.name.clone())
+                .map(|spec| (spec.name.clone(), intake::input_limit(spec, &state.config)))
                 .collect();
-            intake::parse_multipart(form, &names).await?
+            intake::parse_multipart(form, &inputs, &state.config.data_dir).await?
         }
         _ => {
             return Err(Problem::new(

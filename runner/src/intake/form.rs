@@ -1,21 +1,28 @@
 //! The multipart/form-data form of a start request: a part named after a
 //! declared input is that input's bytes; the other fields are form fields.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use axum::extract::Multipart;
-use axum::extract::multipart::MultipartError;
+use axum::extract::multipart::{Field, MultipartError};
 use serde_json::Value;
 
 use super::request::{RawInput, RawStart, malformed, parse_output};
 use crate::problem::{Problem, ProblemKind};
+use crate::store::{StagedInput, StagingFile};
 
-/// Parse a multipart start request for an operation with these input names.
+/// Parse a multipart start request for an operation whose inputs are
+/// `inputs` (each name with its size limit). Input parts are streamed into
+/// the staging directory under `data_dir` ([`super::staging`]).
 pub async fn parse_multipart(
     mut form: Multipart,
-    input_names: &[String],
+    inputs: &[(String, usize)],
+    data_dir: &Path,
 ) -> Result<RawStart, Problem> {
     let mut start = RawStart::default();
     let mut seen = std::collections::HashSet::new();
-    while let Some(field) = form.next_field().await.map_err(form_error)? {
+    while let Some(mut field) = form.next_field().await.map_err(form_error)? {
         let name = field
             .name()
             .ok_or_else(|| malformed("every multipart part needs a name"))?
@@ -25,12 +32,16 @@ pub async fn parse_multipart(
                 "the part `{name}` appears more than once"
             )));
         }
-        if input_names.contains(&name) {
+        if let Some((_, max_bytes)) = inputs.iter().find(|(input, _)| *input == name) {
             let media_type = field.content_type().map(str::to_owned);
-            let data = field.bytes().await.map_err(form_error)?.to_vec();
-            start
-                .inputs
-                .push((name, RawInput::Bytes { data, media_type }));
+            let staged = stage(&mut field, &name, *max_bytes, data_dir).await?;
+            start.inputs.push((
+                name,
+                RawInput::Staged {
+                    file: Arc::new(staged),
+                    media_type,
+                },
+            ));
             continue;
         }
         let text = field.text().await.map_err(form_error)?;
@@ -44,7 +55,11 @@ pub async fn parse_multipart(
             other => {
                 return Err(malformed(format!(
                     "unknown part `{other}`: parts are the operation's inputs ({}) or the fields params, output, ttlSeconds, timeoutSeconds, correlationId",
-                    input_names.join(", ")
+                    inputs
+                        .iter()
+                        .map(|(name, _)| name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
@@ -70,6 +85,33 @@ fn integer_field(name: &str, text: &str) -> Result<i64, Problem> {
     } else {
         i64::MAX
     }))
+}
+
+/// Streams the part `field`, the input `name`, into a staging file under
+/// `data_dir`; 413 as soon as it passes `max_bytes`.
+async fn stage(
+    field: &mut Field<'_>,
+    name: &str,
+    max_bytes: usize,
+    data_dir: &Path,
+) -> Result<StagedInput, Problem> {
+    let failed = |e: std::io::Error| {
+        Problem::new(
+            ProblemKind::Internal,
+            format!("could not keep the input `{name}` as it arrived: {e}"),
+        )
+    };
+    let mut file = StagingFile::create(data_dir).await.map_err(failed)?;
+    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
+        if file.size() + chunk.len() as u64 > max_bytes as u64 {
+            return Err(Problem::new(
+                ProblemKind::PayloadTooLarge,
+                format!("input `{name}` has more than {max_bytes} bytes, its limit"),
+            ));
+        }
+        file.write(&chunk).await.map_err(failed)?;
+    }
+    file.finish().await.map_err(failed)
 }
 
 fn form_error(e: MultipartError) -> Problem {

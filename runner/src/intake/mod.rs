@@ -23,7 +23,7 @@ pub use form::parse_multipart;
 pub use request::{RawInput, RawStart, parse_json};
 
 use crate::config::Config;
-use crate::jobs::{NewInput, NewJob};
+use crate::jobs::{InputBytes, NewInput, NewJob};
 use crate::operations::Operation;
 use crate::plugin::InputSpec;
 use crate::problem::{Problem, ProblemKind};
@@ -161,17 +161,15 @@ async fn resolve(
     spec: &InputSpec,
     config: &Config,
 ) -> Result<NewInput, Problem> {
-    let max = spec.max_bytes.map_or(config.limits.max_input_bytes, |m| {
-        (m as usize).min(config.limits.max_input_bytes)
-    });
+    let max = input_limit(spec, config);
     let (data, default_type, media_type) = match value {
         RawInput::Json { value, media_type } => (
-            serde_json::to_vec(&value).expect("JSON values serialize"),
+            InputBytes::Memory(serde_json::to_vec(&value).expect("JSON values serialize")),
             "application/json".to_owned(),
             media_type,
         ),
         RawInput::Text { text, media_type } => (
-            text.into_bytes(),
+            InputBytes::Memory(text.into_bytes()),
             "text/plain; charset=utf-8".to_owned(),
             media_type,
         ),
@@ -181,21 +179,35 @@ async fn resolve(
                 .map_err(|e| {
                     invalid_inputs(vec![input_error(name, format!("not valid base64: {e}"))])
                 })?;
-            (bytes, "application/octet-stream".to_owned(), media_type)
+            (
+                InputBytes::Memory(bytes),
+                "application/octet-stream".to_owned(),
+                media_type,
+            )
         }
-        RawInput::Bytes { data, media_type } => {
-            (data, "application/octet-stream".to_owned(), media_type)
-        }
+        RawInput::Staged { file, media_type } => (
+            InputBytes::Staged(file),
+            "application/octet-stream".to_owned(),
+            media_type,
+        ),
         RawInput::Url { url, media_type } => {
             let fetched = fetch::fetch(name, &url, max, config).await?;
-            (fetched.data, fetched.media_type, media_type)
+            (
+                InputBytes::Memory(fetched.data),
+                fetched.media_type,
+                media_type,
+            )
         }
         RawInput::File { path, media_type } => {
             let data = files::read_input_file(name, &path, max, config).await?;
-            (data, files::guess_media_type(&path).to_owned(), media_type)
+            (
+                InputBytes::Memory(data),
+                files::guess_media_type(&path).to_owned(),
+                media_type,
+            )
         }
     };
-    if data.len() > max {
+    if data.len() > max as u64 {
         return Err(Problem::new(
             ProblemKind::PayloadTooLarge,
             format!(
@@ -226,6 +238,16 @@ async fn resolve(
         name: name.to_owned(),
         media_type,
         data,
+    })
+}
+
+/// The most bytes the input `spec` may have on this server: its own
+/// `maxBytes`, within the server's `--max-input-bytes`.
+pub fn input_limit(spec: &InputSpec, config: &Config) -> usize {
+    spec.max_bytes.map_or(config.limits.max_input_bytes, |m| {
+        usize::try_from(m).map_or(config.limits.max_input_bytes, |m| {
+            m.min(config.limits.max_input_bytes)
+        })
     })
 }
 

@@ -1,9 +1,12 @@
 //! The JSON form of a start request, parsed strictly: unknown fields and wrong
 //! types are `400 malformed-request`, with the field named.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::problem::{Problem, ProblemKind};
+use crate::store::StagedInput;
 
 /// One input as the request gave it, before it is resolved to bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,10 +46,11 @@ pub enum RawInput {
         /// An explicit media type.
         media_type: Option<String>,
     },
-    /// A multipart file part.
-    Bytes {
-        /// The bytes.
-        data: Vec<u8>,
+    /// A multipart part, staged on disk as it arrived.
+    Staged {
+        /// The staged file (removed when the last reference goes, unless
+        /// the job was committed).
+        file: Arc<StagedInput>,
         /// The part's Content-Type.
         media_type: Option<String>,
     },

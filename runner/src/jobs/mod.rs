@@ -40,7 +40,7 @@ pub use executor::{Executor, PluginExecutor, Resolved};
 pub use live::LiveJob;
 pub use record::{InputMeta, JobRecord, Progress, ResultMeta};
 pub use status::Status;
-pub use submit::{KeyReservation, NewInput, NewJob, Submitted};
+pub use submit::{InputBytes, KeyReservation, NewInput, NewJob, Submitted};
 
 use crate::clock::Clock;
 use crate::problem::{Problem, ProblemKind};

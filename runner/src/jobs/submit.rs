@@ -1,6 +1,7 @@
 //! Accepting a job: idempotency, the queue bound, and the durable commit that
 //! comes before the `202`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -10,7 +11,7 @@ use super::live::{LiveJob, Phase};
 use super::{InputMeta, JobRecord, Jobs, Progress, Resolved, Status, internal};
 use crate::callbacks::Callback;
 use crate::problem::{Problem, ProblemKind};
-use crate::store::StoreError;
+use crate::store::{StagedInput, StoreError};
 
 /// One input of a new job, resolved to bytes.
 #[derive(Debug, Clone)]
@@ -20,7 +21,47 @@ pub struct NewInput {
     /// Its media type.
     pub media_type: String,
     /// Its bytes.
-    pub data: Vec<u8>,
+    pub data: InputBytes,
+}
+
+/// Where the bytes of a new job's input are until the job is committed.
+#[derive(Debug, Clone)]
+pub enum InputBytes {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// In a staging file, streamed there as the request arrived.
+    Staged(Arc<StagedInput>),
+}
+
+impl InputBytes {
+    /// The size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            InputBytes::Memory(bytes) => bytes.len() as u64,
+            InputBytes::Staged(file) => file.size(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The SHA-256 of the bytes, lowercase hex.
+    fn sha256(&self) -> String {
+        match self {
+            InputBytes::Memory(bytes) => hex::encode(Sha256::digest(bytes)),
+            InputBytes::Staged(file) => file.sha256().to_owned(),
+        }
+    }
+
+    /// Makes the bytes the file `path`, durably.
+    fn persist(&self, path: &Path) -> std::io::Result<()> {
+        match self {
+            InputBytes::Memory(bytes) => crate::store::write_synced(path, bytes),
+            InputBytes::Staged(file) => file.persist(path),
+        }
+    }
 }
 
 /// A validated request to start a job.
@@ -112,8 +153,8 @@ impl Jobs {
             .map(|input| InputMeta {
                 name: input.name.clone(),
                 media_type: input.media_type.clone(),
-                size: input.data.len() as u64,
-                sha256: hex::encode(Sha256::digest(&input.data)),
+                size: input.data.len(),
+                sha256: input.data.sha256(),
             })
             .collect();
         let request_hash = job.request_hash(&inputs);
@@ -209,7 +250,11 @@ impl Jobs {
         let files = self.inner.files.clone();
         let write_id = id.clone();
         tokio::task::spawn_blocking(move || {
-            files.write_inputs(&write_id, job.inputs.iter().map(|i| i.data.as_slice()))
+            std::fs::create_dir_all(files.dir(&write_id))?;
+            for (index, input) in job.inputs.iter().enumerate() {
+                input.data.persist(&files.input_path(&write_id, index))?;
+            }
+            Ok::<_, std::io::Error>(())
         })
         .await
         .map_err(internal)?

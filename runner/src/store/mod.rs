@@ -7,16 +7,19 @@
 //! process holding state).
 //!
 //! The bytes of inputs, results and logs are files, kept by [`JobFiles`]; the store
-//! holds their metadata.
+//! holds their metadata. Inputs that arrive as a stream are staged on disk
+//! before their job exists ([`StagingFile`]).
 
 mod files;
 mod sqlite;
+mod staging;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use files::{JobFiles, copy_synced, write_synced};
 pub use sqlite::SqliteStore;
+pub use staging::{StagedInput, StagingFile, clear_staging};
 
 use crate::callbacks::Callback;
 use crate::jobs::{JobRecord, Progress, Status};

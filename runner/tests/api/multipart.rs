@@ -265,3 +265,61 @@ fn job_multipart_5_validated_like_json() {
     );
     assert_eq!(list(&server, "")["jobs"], json!([]), "JOB-CREATE-6");
 }
+
+/// Input parts are streamed into staging files as they arrive and moved into
+/// the job when it is committed: nothing stays in staging, whether the
+/// request is accepted, cut off at its size limit, or refused by validation.
+#[test]
+fn input_parts_are_staged_on_disk_and_never_left_behind() {
+    let server = Server::start_with(&["--max-input-bytes", "1000000"]);
+    let staging = server.data_dir.join("staging");
+    let staged = || std::fs::read_dir(&staging).unwrap().count();
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let params = quick().to_string();
+
+    let response = post_multipart(
+        &server,
+        "probe",
+        &[
+            file_part("data", "d", None, &data),
+            field("params", &params),
+        ],
+    )
+    .send()
+    .unwrap();
+    assert_eq!(response.status(), 202);
+    let id = id_of(&response.json().unwrap());
+    let kept = server.data_dir.join("jobs").join(&id).join("input-0");
+    assert!(
+        std::fs::read(kept).unwrap() == data,
+        "the job keeps the part's bytes"
+    );
+    assert_eq!(staged(), 0, "an accepted part moves out of staging");
+
+    let mut over = data.clone();
+    over.push(0);
+    problem(
+        post_multipart(&server, "probe", &[file_part("data", "d", None, &over)])
+            .send()
+            .unwrap(),
+        413,
+        "payload-too-large",
+    );
+    assert_eq!(staged(), 0, "a part cut off at its limit is removed");
+
+    problem(
+        post_multipart(
+            &server,
+            "probe",
+            &[
+                file_part("data", "d", None, &data),
+                field("params", "{\"steps\": \"x\"}"),
+            ],
+        )
+        .send()
+        .unwrap(),
+        422,
+        "invalid-params",
+    );
+    assert_eq!(staged(), 0, "a refused request's parts are removed");
+}
