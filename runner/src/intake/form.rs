@@ -14,7 +14,7 @@ use crate::store::{StagedInput, StagingFile};
 
 /// Parse a multipart start request for an operation whose inputs are
 /// `inputs` (each name with its size limit). Input parts are streamed into
-/// the staging directory under `data_dir` ([`super::staging`]).
+/// the staging directory under `data_dir` ([`StagingFile`]).
 pub async fn parse_multipart(
     mut form: Multipart,
     inputs: &[(String, usize)],
