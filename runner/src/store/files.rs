@@ -47,24 +47,6 @@ impl JobFiles {
         self.dir(id).join("log")
     }
 
-    /// Write the inputs of job `id`, durably (each file is synced to disk).
-    pub fn write_inputs<'a>(
-        &self,
-        id: &str,
-        inputs: impl IntoIterator<Item = &'a [u8]>,
-    ) -> io::Result<()> {
-        fs::create_dir_all(self.dir(id))?;
-        for (index, data) in inputs.into_iter().enumerate() {
-            write_synced(&self.input_path(id, index), data)?;
-        }
-        Ok(())
-    }
-
-    /// Read the `index`-th input of job `id`.
-    pub fn read_input(&self, id: &str, index: usize) -> io::Result<Vec<u8>> {
-        fs::read(self.input_path(id, index))
-    }
-
     /// Write the result of job `id`, durably; returns its size and hex SHA-256.
     pub fn write_result(&self, id: &str, data: &[u8]) -> io::Result<(u64, String)> {
         fs::create_dir_all(self.dir(id))?;
@@ -176,8 +158,10 @@ mod tests {
     fn keeps_inputs_results_and_logs_per_job() {
         let dir = tempfile::tempdir().unwrap();
         let files = JobFiles::open(dir.path()).unwrap();
-        files.write_inputs("a", [&b"one"[..], b"two"]).unwrap();
-        assert_eq!(files.read_input("a", 1).unwrap(), b"two");
+        fs::create_dir_all(files.dir("a")).unwrap();
+        write_synced(&files.input_path("a", 1), b"two").unwrap();
+        assert_eq!(fs::read(files.input_path("a", 1)).unwrap(), b"two");
+        assert!(!files.dir("a").join("input-1.partial").exists());
         let (size, sha) = files.write_result("a", b"abc").unwrap();
         assert_eq!(size, 3);
         assert_eq!(
