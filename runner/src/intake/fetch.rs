@@ -1,15 +1,17 @@
 //! `{"url": …}` inputs: fetched by the runner before it answers, through the URL
 //! guard, connecting only to the addresses the guard checked, without following
-//! redirects, within a time and size limit.
+//! redirects, within a time and size limit. The body goes to a staging file as
+//! it arrives ([`StagingFile`]), not into memory.
 
 use crate::config::Config;
 use crate::problem::{Problem, ProblemKind};
+use crate::store::{StagedInput, StagingFile};
 use crate::url_guard;
 
 /// A fetched input.
 pub struct Fetched {
-    /// The bytes.
-    pub data: Vec<u8>,
+    /// The bytes, staged on disk.
+    pub data: StagedInput,
     /// The response's Content-Type, or `application/octet-stream`.
     pub media_type: String,
 }
@@ -55,17 +57,26 @@ pub async fn fetch(name: &str, url: &str, max: usize, config: &Config) -> Result
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let mut data = Vec::new();
+    let keep_failed = |e: std::io::Error| {
+        Problem::new(
+            ProblemKind::Internal,
+            format!("could not keep the input `{name}` as it arrived: {e}"),
+        )
+    };
+    let mut file = StagingFile::create(&config.data_dir)
+        .await
+        .map_err(keep_failed)?;
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| failed(format!("reading {url} failed: {e}")))?
     {
-        if data.len() + chunk.len() > max {
+        if file.size() + chunk.len() as u64 > max as u64 {
             return Err(too_large(name, url, max));
         }
-        data.extend_from_slice(&chunk);
+        file.write(&chunk).await.map_err(keep_failed)?;
     }
+    let data = file.finish().await.map_err(keep_failed)?;
     Ok(Fetched { data, media_type })
 }
 

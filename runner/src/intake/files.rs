@@ -1,21 +1,30 @@
 //! `{"file": …}` inputs and `output.file` paths: relative paths that must stay
 //! inside their root.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::confine::check_relative;
+use tokio::io::AsyncReadExt;
 
 use crate::config::Config;
+use crate::confine::check_relative;
 use crate::problem::{Problem, ProblemKind};
+use crate::store::{StagedInput, StagingFile};
 
-/// Read a file input from under the input root.
+/// Stage a file input from under the input root: its bytes are copied to a
+/// staging file ([`StagingFile`]), a piece at a time, not read into memory.
 pub async fn read_input_file(
     name: &str,
     path: &str,
     max: usize,
     config: &Config,
-) -> Result<Vec<u8>, Problem> {
+) -> Result<StagedInput, Problem> {
     let invalid = |message: String| super::invalid_input(name, message);
+    let too_large = |rest: String| {
+        Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!("input `{name}`: {rest}"),
+        )
+    };
     let Some(root) = &config.input_root else {
         return Err(invalid(
             "file inputs need an input root, and this server has none configured (--input-root)"
@@ -25,7 +34,7 @@ pub async fn read_input_file(
     check_relative(path).map_err(invalid)?;
     let root = root.clone();
     let relative = path.to_owned();
-    let read = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+    let checked = tokio::task::spawn_blocking(move || -> Result<(PathBuf, u64), String> {
         let root = root
             .canonicalize()
             .map_err(|e| format!("the input root is not readable: {e}"))?;
@@ -39,23 +48,47 @@ pub async fn read_input_file(
         let size = std::fs::metadata(&full)
             .map_err(|e| format!("`{relative}` cannot be read: {e}"))?
             .len();
-        if size > max as u64 {
-            return Err(format!(
-                "TOO_LARGE `{relative}` has {size} bytes; the limit is {max}"
-            ));
-        }
-        std::fs::read(&full).map_err(|e| format!("`{relative}` cannot be read: {e}"))
+        Ok((full, size))
     })
     .await
     .map_err(|e| invalid(e.to_string()))?;
-    read.map_err(|message| match message.strip_prefix("TOO_LARGE ") {
-        Some(rest) => Problem::new(
-            ProblemKind::PayloadTooLarge,
-            format!("input `{name}`: {rest}"),
-        ),
-        None => invalid(message),
-    })
+    let (full, size) = checked.map_err(invalid)?;
+    if size > max as u64 {
+        return Err(too_large(format!(
+            "`{path}` has {size} bytes; the limit is {max}"
+        )));
+    }
+
+    let unreadable = |e: std::io::Error| invalid(format!("`{path}` cannot be read: {e}"));
+    let keep_failed = |e: std::io::Error| {
+        Problem::new(
+            ProblemKind::Internal,
+            format!("could not keep the input `{name}`: {e}"),
+        )
+    };
+    let mut source = tokio::fs::File::open(&full).await.map_err(unreadable)?;
+    let mut staged = StagingFile::create(&config.data_dir)
+        .await
+        .map_err(keep_failed)?;
+    let mut piece = vec![0; COPY_PIECE_BYTES];
+    loop {
+        let read = source.read(&mut piece).await.map_err(unreadable)?;
+        if read == 0 {
+            break;
+        }
+        // The file may have grown since its size was checked.
+        if staged.size() + read as u64 > max as u64 {
+            return Err(too_large(format!(
+                "`{path}` has more than {max} bytes, the limit"
+            )));
+        }
+        staged.write(&piece[..read]).await.map_err(keep_failed)?;
+    }
+    staged.finish().await.map_err(keep_failed)
 }
+
+/// How much of a file input is copied at a time.
+const COPY_PIECE_BYTES: usize = 256 << 10;
 
 /// A media type for a file, from its extension.
 pub fn guess_media_type(path: &str) -> &'static str {
@@ -89,12 +122,14 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link")).unwrap();
         let config = Config {
             input_root: Some(root),
+            data_dir: dir.path().join("data"),
             ..Config::default()
         };
-        assert_eq!(
-            read_input_file("a", "in.json", 10, &config).await.unwrap(),
-            b"{}"
-        );
+        let staged = read_input_file("a", "in.json", 10, &config).await.unwrap();
+        let copy = dir.path().join("copy");
+        staged.persist(&copy).unwrap();
+        assert_eq!(std::fs::read(copy).unwrap(), b"{}");
+        assert_eq!(staged.size(), 2);
         let too_large = read_input_file("a", "in.json", 1, &config)
             .await
             .unwrap_err();

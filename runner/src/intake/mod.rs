@@ -15,6 +15,7 @@ mod form;
 mod request;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::Value;
@@ -193,15 +194,15 @@ async fn resolve(
         RawInput::Url { url, media_type } => {
             let fetched = fetch::fetch(name, &url, max, config).await?;
             (
-                InputBytes::Memory(fetched.data),
+                InputBytes::Staged(Arc::new(fetched.data)),
                 fetched.media_type,
                 media_type,
             )
         }
         RawInput::File { path, media_type } => {
-            let data = files::read_input_file(name, &path, max, config).await?;
+            let staged = files::read_input_file(name, &path, max, config).await?;
             (
-                InputBytes::Memory(data),
+                InputBytes::Staged(Arc::new(staged)),
                 files::guess_media_type(&path).to_owned(),
                 media_type,
             )

@@ -273,6 +273,10 @@ fn job_input_9_url_guard_5_inputs_over_the_size_limit_are_413() {
         413,
         "payload-too-large",
     );
+    // URL, file and multipart inputs are staged on disk as they arrive:
+    // those accepted moved into their jobs, those refused were removed.
+    let staging = server.data_dir.join("staging");
+    assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
 }
 
 fn base64_of(data: &[u8]) -> String {
