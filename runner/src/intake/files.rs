@@ -12,7 +12,7 @@ use crate::store::{StagedInput, StagingFile};
 
 /// Stage a file input from under the input root: its bytes are copied to a
 /// staging file ([`StagingFile`]), a piece at a time, not read into memory.
-pub async fn read_input_file(
+pub async fn stage_input_file(
     name: &str,
     path: &str,
     max: usize,
@@ -125,17 +125,17 @@ mod tests {
             data_dir: dir.path().join("data"),
             ..Config::default()
         };
-        let staged = read_input_file("a", "in.json", 10, &config).await.unwrap();
+        let staged = stage_input_file("a", "in.json", 10, &config).await.unwrap();
         let copy = dir.path().join("copy");
         staged.persist(&copy).unwrap();
         assert_eq!(std::fs::read(copy).unwrap(), b"{}");
         assert_eq!(staged.size(), 2);
-        let too_large = read_input_file("a", "in.json", 1, &config)
+        let too_large = stage_input_file("a", "in.json", 1, &config)
             .await
             .unwrap_err();
         assert!(too_large.is(ProblemKind::PayloadTooLarge));
         for path in ["../secret", "/etc/passwd", "missing", "link"] {
-            let problem = read_input_file("a", path, 10, &config).await.unwrap_err();
+            let problem = stage_input_file("a", path, 10, &config).await.unwrap_err();
             assert!(problem.is(ProblemKind::InvalidInputs), "{path}: {problem}");
         }
     }

@@ -200,7 +200,7 @@ async fn resolve(
             )
         }
         RawInput::File { path, media_type } => {
-            let staged = files::read_input_file(name, &path, max, config).await?;
+            let staged = files::stage_input_file(name, &path, max, config).await?;
             (
                 InputBytes::Staged(Arc::new(staged)),
                 files::guess_media_type(&path).to_owned(),
