@@ -145,7 +145,7 @@ fn spool_path(output: &Path) -> PathBuf {
 /// Moves the result to `--output` or writes it to stdout, and says so on
 /// stderr.
 fn deliver(args: &RunArgs, output: Output, elapsed: Duration) -> Result<(), Stop> {
-    let size = output.data.len();
+    let size = output.data.size();
     let destination = match &args.output {
         Some(path) => {
             let written = match output.data {

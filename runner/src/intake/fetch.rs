@@ -57,12 +57,7 @@ pub async fn fetch(name: &str, url: &str, max: usize, config: &Config) -> Result
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let keep_failed = |e: std::io::Error| {
-        Problem::new(
-            ProblemKind::Internal,
-            format!("could not keep the input `{name}` as it arrived: {e}"),
-        )
-    };
+    let keep_failed = super::staging_failed(name);
     let mut file = StagingFile::create(&config.data_dir)
         .await
         .map_err(keep_failed)?;

@@ -60,12 +60,7 @@ pub async fn stage_input_file(
     }
 
     let unreadable = |e: std::io::Error| invalid(format!("`{path}` cannot be read: {e}"));
-    let keep_failed = |e: std::io::Error| {
-        Problem::new(
-            ProblemKind::Internal,
-            format!("could not keep the input `{name}`: {e}"),
-        )
-    };
+    let keep_failed = super::staging_failed(name);
     let mut source = tokio::fs::File::open(&full).await.map_err(unreadable)?;
     let mut staged = StagingFile::create(&config.data_dir)
         .await

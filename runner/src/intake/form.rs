@@ -95,12 +95,7 @@ async fn stage(
     max_bytes: usize,
     data_dir: &Path,
 ) -> Result<StagedInput, Problem> {
-    let failed = |e: std::io::Error| {
-        Problem::new(
-            ProblemKind::Internal,
-            format!("could not keep the input `{name}` as it arrived: {e}"),
-        )
-    };
+    let failed = super::staging_failed(name);
     let mut file = StagingFile::create(data_dir).await.map_err(failed)?;
     while let Some(chunk) = field.chunk().await.map_err(form_error)? {
         if file.size() + chunk.len() as u64 > max_bytes as u64 {

@@ -208,12 +208,12 @@ async fn resolve(
             )
         }
     };
-    if data.len() > max as u64 {
+    if data.size() > max as u64 {
         return Err(Problem::new(
             ProblemKind::PayloadTooLarge,
             format!(
                 "input `{name}` has {} bytes; the limit is {max}",
-                data.len()
+                data.size()
             ),
         ));
     }
@@ -240,6 +240,16 @@ async fn resolve(
         media_type,
         data,
     })
+}
+
+/// The problem for an input that could not be written to its staging file.
+fn staging_failed(name: &str) -> impl Fn(std::io::Error) -> Problem + Copy + '_ {
+    move |e| {
+        Problem::new(
+            ProblemKind::Internal,
+            format!("could not keep the input `{name}` as it arrived: {e}"),
+        )
+    }
 }
 
 /// The most bytes the input `spec` may have on this server: its own
@@ -349,7 +359,7 @@ mod tests {
                 .await
                 .unwrap()
                 .data
-                .len(),
+                .size(),
             4
         );
         let problem = resolve("data", text(5), &spec, &config).await.unwrap_err();

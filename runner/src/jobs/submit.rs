@@ -35,16 +35,11 @@ pub enum InputBytes {
 
 impl InputBytes {
     /// The size in bytes.
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         match self {
             InputBytes::Memory(bytes) => bytes.len() as u64,
             InputBytes::Staged(file) => file.size(),
         }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The SHA-256 of the bytes, lowercase hex.
@@ -153,7 +148,7 @@ impl Jobs {
             .map(|input| InputMeta {
                 name: input.name.clone(),
                 media_type: input.media_type.clone(),
-                size: input.data.len(),
+                size: input.data.size(),
                 sha256: input.data.sha256(),
             })
             .collect();

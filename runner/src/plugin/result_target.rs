@@ -44,16 +44,11 @@ pub enum ResultData {
 
 impl ResultData {
     /// The size in bytes.
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         match self {
             ResultData::Bytes(bytes) => bytes.len() as u64,
             ResultData::File { size, .. } => *size,
         }
-    }
-
-    /// Whether the result is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// All the bytes (read back from the file for [`ResultData::File`]).
